@@ -1,0 +1,401 @@
+"""Generate the bundled digital twins as USDA: `python usd_assets/build_assets.py`.
+
+Parts (each its own file, referenced by inspection_cell.usda):
+  spur_gear.usda   involute spur gear, module 4 mm, 24 teeth, 20 deg pressure angle, bore
+  pipe_spool.usda  DN100 pipe with two flanges and eight bolt holes each
+  bracket.usda     3 mm sheet-metal L-bracket with a 90 deg bend and three holes
+  table.usda       inspection table (support surface)
+  bin.usda         open parts bin
+Units are metres (metersPerUnit = 1), Z up. Every mesh has clean, non-overlapping UVs, vertex
+normals, a UsdPreviewSurface material, UsdPhysics collider/rigid body/mass/material and a class label.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from pxr import Gf, Kind, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade, Vt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from wearforge import meshgen as mg  # noqa: E402
+from wearforge.semantics import set_semantic_class  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+# Linear base colours from ../docs/materials reference values.
+MATERIALS = {
+    "BareSteel": dict(diffuseColor=(0.56, 0.57, 0.58), metallic=1.0, roughness=0.32, ior=2.5),
+    "PaintedSteel": dict(diffuseColor=(0.05, 0.16, 0.42), metallic=0.0, roughness=0.45, ior=1.5, clearcoat=0.3),
+    "CastAluminium": dict(diffuseColor=(0.91, 0.92, 0.92), metallic=1.0, roughness=0.55, ior=1.5),
+    "TableTop": dict(diffuseColor=(0.30, 0.31, 0.33), metallic=0.0, roughness=0.7, ior=1.5),
+    "Frame": dict(diffuseColor=(0.55, 0.56, 0.57), metallic=1.0, roughness=0.4, ior=1.5),
+    "BinPlastic": dict(diffuseColor=(0.60, 0.18, 0.02), metallic=0.0, roughness=0.55, ior=1.46),
+}
+DENSITY = {"BareSteel": 7850.0, "PaintedSteel": 7850.0, "CastAluminium": 2700.0}
+PHYSICS_MATERIALS = {  # static, dynamic friction, restitution
+    "Steel": (0.6, 0.45, 0.2),
+    "Aluminium": (0.6, 0.47, 0.2),
+    "Rubber": (0.9, 0.8, 0.4),
+    "Plastic": (0.45, 0.35, 0.3),
+}
+
+
+# ------------------------------------------------------------------------------------ geometry
+def gear_outline(module: float, teeth: int, pressure_deg: float, samples_per_tooth: int = 40) -> np.ndarray:
+    """Involute spur gear outline r(theta), sampled at uniform angles (counter-clockwise)."""
+    rp = module * teeth / 2
+    ra, rf = rp + module, rp - 1.25 * module
+    rb = rp * np.cos(np.radians(pressure_deg))
+    inv = lambda a: np.tan(a) - a  # noqa: E731
+    alpha_p = np.radians(pressure_deg)
+    half_pitch_angle = np.pi / (2 * teeth)  # half tooth thickness at the pitch circle, as an angle
+
+    def half_thickness(r):
+        alpha = np.arccos(np.clip(rb / r, -1, 1))
+        return half_pitch_angle + inv(alpha_p) - inv(alpha)
+
+    r_low = max(rb, rf)
+    psi_tip, psi_low = half_thickness(ra), half_thickness(r_low)
+    theta = np.linspace(0, 2 * np.pi, teeth * samples_per_tooth, endpoint=False)
+    pitch = 2 * np.pi / teeth
+    phi = np.abs((theta + pitch / 2) % pitch - pitch / 2)  # angle from the nearest tooth centre
+    r = np.full_like(theta, rf)
+    r[phi <= psi_tip] = ra
+    flank = (phi > psi_tip) & (phi <= psi_low)
+    lo, hi = np.full(flank.sum(), r_low), np.full(flank.sum(), ra)
+    for _ in range(50):  # bisection: half_thickness decreases with r
+        mid = (lo + hi) / 2
+        bigger = half_thickness(mid) > phi[flank]
+        lo, hi = np.where(bigger, mid, lo), np.where(bigger, hi, mid)
+    r[flank] = (lo + hi) / 2
+    return np.stack([r * np.cos(theta), r * np.sin(theta)], -1)
+
+
+def spur_gear() -> mg.MeshData:
+    outline = gear_outline(0.004, 24, 20.0)
+    width, bore = 0.02, 0.012
+    angles = np.arctan2(outline[:, 1], outline[:, 0])
+    inner = bore * np.stack([np.cos(angles), np.sin(angles)], -1)
+    ring_n = 96
+    bore_ring = mg.circle((0, 0), bore, ring_n)
+    patches = [
+        mg.ring(inner, outline, width / 2, up=1.0, nr=3),
+        mg.ring(inner, outline, -width / 2, up=-1.0, nr=3),
+        mg.sweep(outline, -width / 2, width / 2, outward_sign=1.0, nz=2),
+        mg.sweep(bore_ring, -width / 2, width / 2, outward_sign=-1.0, nz=2),
+    ]
+    return mg.build_mesh(patches)
+
+
+def _annulus_sector_with_hole(r0, r1, a0, a1, hole_r, hole_c, z, up, n=48):
+    arc = 24
+    ai = np.linspace(a0, a1, arc)
+    outline = np.vstack([
+        np.stack([r0 * np.cos(ai), r0 * np.sin(ai)], -1),
+        np.stack([r1 * np.cos(ai[::-1]), r1 * np.sin(ai[::-1])], -1),
+    ])
+    return mg.hole_ring(outline, hole_c, hole_r, z, up, n=n, nr=3)
+
+
+def pipe_spool() -> mg.MeshData:
+    """Pipe along X: OD 114 mm, 6 mm wall, 0.45 m long, flanges OD 220 mm x 20 mm, 8 x M16 holes."""
+    length, r_out, r_in = 0.45, 0.057, 0.051
+    f_r, f_t, bolt_r, bolt_circle, holes = 0.11, 0.02, 0.009, 0.09, 8
+    n = 96
+    tube = mg.circle((0, 0), r_out, n)
+    bore = mg.circle((0, 0), r_in, n)
+    rim = mg.circle((0, 0), f_r, n)
+    z0, z1 = -length / 2, length / 2
+    patches = [
+        mg.sweep(tube, z0 + f_t, z1 - f_t, outward_sign=1.0, nz=4),
+        mg.sweep(bore, z0, z1, outward_sign=-1.0, nz=4),
+    ]
+    for side in (-1.0, 1.0):
+        outer_z = z1 if side > 0 else z0
+        inner_z = outer_z - side * f_t
+        patches.append(mg.sweep(rim, min(outer_z, inner_z), max(outer_z, inner_z), outward_sign=1.0))
+        for k in range(holes):
+            a = 2 * np.pi * k / holes
+            a0, a1 = a - np.pi / holes, a + np.pi / holes
+            c = (bolt_circle * np.cos(a), bolt_circle * np.sin(a))
+            patches.append(_annulus_sector_with_hole(r_in, f_r, a0, a1, bolt_r, c, outer_z, side))
+            patches.append(_annulus_sector_with_hole(r_out, f_r, a0, a1, bolt_r, c, inner_z, -side))
+            hole = mg.circle(c, bolt_r, 24)
+            patches.append(mg.sweep(hole, min(outer_z, inner_z), max(outer_z, inner_z), outward_sign=-1.0))
+    # axis from Z to X (a rotation, so winding is kept)
+    return mg.build_mesh(mg.transform(patches, mg.rotation("y", 90.0)))
+
+
+def bracket() -> mg.MeshData:
+    """L-bracket: base 100 x 80 mm on z=0, 90 deg bend (r=5 mm), upright 70 mm, 3 mm sheet, 3 holes."""
+    t, w, base, up, r_in = 0.003, 0.08, 0.1, 0.07, 0.005
+    hole_r = 0.0045
+    r_out = r_in + t
+    # profile in the XZ plane: base along +X from x=0, bend about (0, r_out) centre, upright along +Z at x=-r_out
+    patches: list[mg.Patch] = []
+    y0, y1 = -w / 2, w / 2
+    cell = base / 2
+    for k in range(2):  # base plate: two cells, each with a hole; bottom (z=0) and top (z=t)
+        xa, xb = k * cell, (k + 1) * cell
+        c = ((xa + xb) / 2, 0.0)
+        patches.append(mg.plate_with_hole((xa, y0), (xb, y1), c, hole_r, t, up=1.0))
+        patches.append(mg.plate_with_hole((xa, y0), (xb, y1), c, hole_r, 0.0, up=-1.0))
+        patches.append(mg.sweep(mg.circle(c, hole_r, 32), 0.0, t, outward_sign=-1.0))
+    # upright plate: one cell with a hole, built in XY then rotated onto the plane x = -r_out .. -r_in
+    up_patches = [
+        mg.plate_with_hole((0, y0), (up, y1), (up * 0.55, 0.0), hole_r, 0.0, up=-1.0),
+        mg.plate_with_hole((0, y0), (up, y1), (up * 0.55, 0.0), hole_r, t, up=1.0),
+        mg.sweep(mg.circle((up * 0.55, 0.0), hole_r, 32), 0.0, t, outward_sign=-1.0),
+    ]
+    # local (x, y, z) -> world: x becomes +Z height, z becomes -X thickness; rotation about Y by -90 deg
+    m = mg.translation((-r_in, 0.0, r_out)) @ mg.rotation("y", -90.0)
+    patches += mg.transform(up_patches, m)
+    # bend: quarter cylinders around the axis at (x=0, z=r_out) along Y
+    a = np.linspace(-np.pi / 2, -np.pi, 13)  # from the base (bottom) round to the upright
+    ys = np.linspace(y0, y1, 3)
+    for radius, sign in ((r_out, 1.0), (r_in, -1.0)):
+        x = radius * np.cos(a)
+        z = r_out + radius * np.sin(a)
+        pts = np.stack(np.broadcast_arrays(x[:, None], ys[None, :], z[:, None]), -1)
+        arc = radius * np.abs(a - a[0])
+        uv = np.stack(np.broadcast_arrays(arc[:, None], ys[None, :]), -1)
+        outward = sign * np.stack(np.broadcast_arrays(np.cos(a)[:-1, None], 0 * ys[None, :-1], np.sin(a)[:-1, None]), -1)
+        patches.append(mg.grid(pts, uv, outward))
+    # the two side faces (y = +-w/2): the L profile between inner and outer contour, in the XZ plane
+    outer = np.vstack([
+        [[base, 0.0]], [[0.0, 0.0]],
+        np.stack([r_out * np.cos(a[1:-1]), r_out + r_out * np.sin(a[1:-1])], -1),
+        [[-r_out, r_out]], [[-r_out, r_out + up]],
+    ])
+    inner = np.vstack([
+        [[base, t]], [[0.0, t]],
+        np.stack([r_in * np.cos(a[1:-1]), r_out + r_in * np.sin(a[1:-1])], -1),
+        [[-r_in, r_out]], [[-r_in, r_out + up]],
+    ])
+    band = np.stack([outer, inner], axis=1)  # (M, 2, 2): across the thickness
+    arc_len = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(outer, axis=0), axis=1))])
+    for y, sign in ((y0, -1.0), (y1, 1.0)):
+        pts = np.stack([band[..., 0], np.full(band.shape[:2], y), band[..., 1]], -1)
+        patches.append(mg.grid(pts, band.copy(), np.array([0.0, sign, 0.0])))
+    del arc_len
+    # end faces: base end (x = base) and upright top (z = r_out + up)
+    patches.append(mg.plane_rect((base, y0, 0.0), (0, 1, 0), (0, 0, 1), w, t, outward=(1, 0, 0)))
+    patches.append(mg.plane_rect((-r_out, y0, r_out + up), (0, 1, 0), (1, 0, 0), w, t, outward=(0, 0, 1)))
+    # the flat strip between base cells and bend is at x in [0, 0]; the bend starts at x=0 exactly
+    return mg.build_mesh(mg.transform(patches, mg.translation((-(base - r_out) / 2, 0.0, 0.0))))
+
+
+def table_parts() -> dict[str, mg.MeshData]:
+    top_h, top = 0.75, (1.2, 0.8, 0.04)
+    legs = []
+    for sx in (-1, 1):
+        for sy in (-1, 1):
+            legs += mg.box((sx * 0.55, sy * 0.35, (top_h - top[2]) / 2), (0.05, 0.05, top_h - top[2]))
+    return {
+        "Top": mg.build_mesh(mg.box((0, 0, top_h - top[2] / 2), top, segments=4)),
+        "Frame": mg.build_mesh(legs),
+    }
+
+
+def bin_mesh() -> mg.MeshData:
+    L, W, H, t = 0.4, 0.3, 0.15, 0.008
+    patches = mg.box((0, 0, t / 2), (L, W, t))
+    patches += mg.box((0, (W - t) / 2, H / 2 + t / 2), (L, t, H - t))
+    patches += mg.box((0, -(W - t) / 2, H / 2 + t / 2), (L, t, H - t))
+    patches += mg.box(((L - t) / 2, 0, H / 2 + t / 2), (t, W - 2 * t, H - t))
+    patches += mg.box((-(L - t) / 2, 0, H / 2 + t / 2), (t, W - 2 * t, H - t))
+    return mg.build_mesh(patches)
+
+
+# ------------------------------------------------------------------------------------ authoring
+def new_stage(path: Path, root: str) -> Usd.Stage:
+    stage = Usd.Stage.CreateNew(str(path))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+    UsdPhysics.SetStageKilogramsPerUnit(stage, 1.0)
+    root_prim = UsdGeom.Xform.Define(stage, f"/{root}").GetPrim()
+    stage.SetDefaultPrim(root_prim)
+    return stage
+
+
+def define_material(stage: Usd.Stage, path: str, name: str) -> UsdShade.Material:
+    mat = UsdShade.Material.Define(stage, path)
+    shader = UsdShade.Shader.Define(stage, f"{path}/PreviewSurface")
+    shader.CreateIdAttr("UsdPreviewSurface")
+    for key, value in MATERIALS[name].items():
+        if key == "diffuseColor":
+            shader.CreateInput(key, Sdf.ValueTypeNames.Color3f).Set(Gf.Vec3f(*value))
+        else:
+            shader.CreateInput(key, Sdf.ValueTypeNames.Float).Set(float(value))
+    mat.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
+    return mat
+
+
+def define_physics_material(stage: Usd.Stage, path: str, name: str) -> UsdShade.Material:
+    mat = UsdShade.Material.Define(stage, path)
+    api = UsdPhysics.MaterialAPI.Apply(mat.GetPrim())
+    static, dynamic, restitution = PHYSICS_MATERIALS[name]
+    api.CreateStaticFrictionAttr(static)
+    api.CreateDynamicFrictionAttr(dynamic)
+    api.CreateRestitutionAttr(restitution)
+    return mat
+
+
+def define_mesh(stage: Usd.Stage, path: str, data: mg.MeshData) -> UsdGeom.Mesh:
+    mesh = UsdGeom.Mesh.Define(stage, path)
+    mesh.CreatePointsAttr(Vt.Vec3fArray.FromNumpy(data.points.astype(np.float32)))
+    mesh.CreateFaceVertexCountsAttr(Vt.IntArray.FromNumpy(data.face_counts.astype(np.int32)))
+    mesh.CreateFaceVertexIndicesAttr(Vt.IntArray.FromNumpy(data.face_indices.astype(np.int32)))
+    mesh.CreateNormalsAttr(Vt.Vec3fArray.FromNumpy(data.normals.astype(np.float32)))
+    mesh.SetNormalsInterpolation(UsdGeom.Tokens.vertex)
+    mesh.CreateSubdivisionSchemeAttr(UsdGeom.Tokens.none)
+    mesh.CreateOrientationAttr(UsdGeom.Tokens.rightHanded)
+    mesh.CreateDoubleSidedAttr(False)
+    st = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
+    st.Set(Vt.Vec2fArray.FromNumpy(data.uvs.astype(np.float32)))
+    lo, hi = data.points.min(axis=0), data.points.max(axis=0)
+    mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*map(float, lo)), Gf.Vec3f(*map(float, hi))]))
+    return mesh
+
+
+def bind(prim: Usd.Prim, material: UsdShade.Material, purpose: str | None = None) -> None:
+    api = UsdShade.MaterialBindingAPI.Apply(prim)
+    if purpose:
+        api.Bind(material, UsdShade.Tokens.weakerThanDescendants, purpose)
+    else:
+        api.Bind(material)
+
+
+def write_part(filename: str, root: str, label: str, data: mg.MeshData, look: str, physics: str,
+               rigid: bool = True) -> Path:
+    path = HERE / filename
+    stage = new_stage(path, root)
+    root_prim = stage.GetPrimAtPath(f"/{root}")
+    Usd.ModelAPI(root_prim).SetKind(Kind.Tokens.component)
+    mesh = define_mesh(stage, f"/{root}/Geom", data)
+    UsdGeom.Scope.Define(stage, f"/{root}/Looks")
+    bind(mesh.GetPrim(), define_material(stage, f"/{root}/Looks/{look}", look))
+    bind(mesh.GetPrim(), define_physics_material(stage, f"/{root}/Looks/{physics}Physics", physics), "physics")
+    UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
+    UsdPhysics.MeshCollisionAPI.Apply(mesh.GetPrim()).CreateApproximationAttr(UsdPhysics.Tokens.convexHull)
+    set_semantic_class(root_prim, label)
+    if rigid:
+        UsdPhysics.RigidBodyAPI.Apply(root_prim)
+        mass = UsdPhysics.MassAPI.Apply(root_prim)
+        volume = data.signed_volume()
+        mass.CreateMassAttr(float(volume * DENSITY[look]))
+    stage.GetRootLayer().Save()
+    return path
+
+
+def write_table() -> Path:
+    path = HERE / "table.usda"
+    stage = new_stage(path, "Table")
+    root = stage.GetPrimAtPath("/Table")
+    Usd.ModelAPI(root).SetKind(Kind.Tokens.component)
+    UsdGeom.Scope.Define(stage, "/Table/Looks")
+    parts = table_parts()
+    steel = define_physics_material(stage, "/Table/Looks/RubberPhysics", "Rubber")
+    for name, look in (("Top", "TableTop"), ("Frame", "Frame")):
+        mesh = define_mesh(stage, f"/Table/{name}", parts[name])
+        bind(mesh.GetPrim(), define_material(stage, f"/Table/Looks/{look}", look))
+        bind(mesh.GetPrim(), steel, "physics")
+        UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
+    set_semantic_class(root, "table")
+    stage.GetRootLayer().Save()
+    return path
+
+
+def write_bin() -> Path:
+    path = HERE / "bin.usda"
+    stage = new_stage(path, "Bin")
+    root = stage.GetPrimAtPath("/Bin")
+    Usd.ModelAPI(root).SetKind(Kind.Tokens.component)
+    UsdGeom.Scope.Define(stage, "/Bin/Looks")
+    mesh = define_mesh(stage, "/Bin/Geom", bin_mesh())
+    bind(mesh.GetPrim(), define_material(stage, "/Bin/Looks/BinPlastic", "BinPlastic"))
+    bind(mesh.GetPrim(), define_physics_material(stage, "/Bin/Looks/PlasticPhysics", "Plastic"), "physics")
+    UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
+    set_semantic_class(root, "bin")
+    stage.GetRootLayer().Save()
+    return path
+
+
+def _reference(stage: Usd.Stage, path: str, filename: str, translate, rotate_z: float = 0.0) -> Usd.Prim:
+    xf = UsdGeom.Xform.Define(stage, path)
+    xf.GetPrim().GetReferences().AddReference(f"./{filename}")
+    api = UsdGeom.XformCommonAPI(xf)
+    api.SetTranslate(Gf.Vec3d(*translate))
+    api.SetRotate(Gf.Vec3f(0, 0, rotate_z), UsdGeom.XformCommonAPI.RotationOrderXYZ)
+    return xf.GetPrim()
+
+
+def write_cell() -> Path:
+    """The inspection cell: table, bin, the three parts on the table, studio lights and a camera."""
+    from pxr import UsdLux
+
+    path = HERE / "inspection_cell.usda"
+    stage = new_stage(path, "World")
+    Usd.ModelAPI(stage.GetPrimAtPath("/World")).SetKind(Kind.Tokens.assembly)
+    scene = UsdPhysics.Scene.Define(stage, "/World/PhysicsScene")
+    scene.CreateGravityDirectionAttr(Gf.Vec3f(0, 0, -1))
+    scene.CreateGravityMagnitudeAttr(9.81)
+    top = 0.75
+    _reference(stage, "/World/Table", "table.usda", (0, 0, 0))
+    _reference(stage, "/World/Bin", "bin.usda", (0.38, 0.18, top), 8.0)
+    parts = UsdGeom.Xform.Define(stage, "/World/Parts").GetPrim()
+    Usd.ModelAPI(parts).SetKind(Kind.Tokens.group)
+    _reference(stage, "/World/Parts/PipeSpool", "pipe_spool.usda", (-0.05, -0.16, top + 0.11), 4.0)
+    _reference(stage, "/World/Parts/Gear", "spur_gear.usda", (-0.28, 0.12, top + 0.01), 0.0)
+    _reference(stage, "/World/Parts/Bracket", "bracket.usda", (0.06, 0.14, top), -25.0)
+    UsdGeom.Scope.Define(stage, "/World/Lights")
+    key = UsdLux.RectLight.Define(stage, "/World/Lights/Key")
+    key.CreateWidthAttr(0.8)
+    key.CreateHeightAttr(0.5)
+    key.CreateIntensityAttr(18.0)
+    key.CreateEnableColorTemperatureAttr(True)
+    key.CreateColorTemperatureAttr(5600.0)
+    _aim(key, (0.9, -0.9, 2.1), (0, 0, top))
+    fill = UsdLux.SphereLight.Define(stage, "/World/Lights/Fill")
+    fill.CreateRadiusAttr(0.15)
+    fill.CreateIntensityAttr(6.0)
+    fill.CreateEnableColorTemperatureAttr(True)
+    fill.CreateColorTemperatureAttr(4200.0)
+    _aim(fill, (-1.3, 0.7, 1.6), (0, 0, top))
+    dome = UsdLux.DomeLight.Define(stage, "/World/Lights/Ambient")
+    dome.CreateIntensityAttr(0.35)
+    cam = UsdGeom.Camera.Define(stage, "/World/Cameras/Inspection")
+    cam.CreateFocalLengthAttr(24.0)
+    cam.CreateHorizontalApertureAttr(20.955)
+    cam.CreateVerticalApertureAttr(15.2908)
+    cam.CreateClippingRangeAttr(Gf.Vec2f(0.01, 100.0))
+    _aim(cam, (0.55, -0.85, 1.45), (-0.05, 0.0, top + 0.05))
+    stage.GetRootLayer().Save()
+    return path
+
+
+def _aim(xformable, eye, target) -> None:
+    """Author translate + rotateXYZ so local -Z looks from ``eye`` at ``target`` (Z up)."""
+    from wearforge.stage import look_at_matrix, matrix_to_trs
+
+    m = look_at_matrix(np.asarray(eye, float), np.asarray(target, float), np.array([0.0, 0.0, 1.0]))
+    t, r, _ = matrix_to_trs(m)
+    api = UsdGeom.XformCommonAPI(xformable)
+    api.SetTranslate(Gf.Vec3d(*t))
+    api.SetRotate(Gf.Vec3f(*r), UsdGeom.XformCommonAPI.RotationOrderXYZ)
+
+
+def main() -> None:
+    write_part("spur_gear.usda", "SpurGear", "gear", spur_gear(), "PaintedSteel", "Steel")
+    write_part("pipe_spool.usda", "PipeSpool", "pipe_spool", pipe_spool(), "BareSteel", "Steel")
+    write_part("bracket.usda", "Bracket", "bracket", bracket(), "CastAluminium", "Aluminium")
+    write_table()
+    write_bin()
+    write_cell()
+    print(f"wrote twins to {HERE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Which defect layers a part gets this frame, their parameters and their kernel seeds."""
+
+from __future__ import annotations
+
+from wearforge.framespec import WearLayerSpec, WearSpec
+from wearforge.recipe import WearRandomizer, matches
+from wearforge.seeding import Sampler
+
+
+def sample_wear(entries: list[WearRandomizer], path: str, semantic_class: str, sampler: Sampler) -> WearSpec | None:
+    layers: list[WearLayerSpec] = []
+    resolution = 0
+    matched = False
+    for i, entry in enumerate(entries):
+        if not matches(entry.parts, path, semantic_class):
+            continue
+        matched = True
+        resolution = max(resolution, entry.resolution)
+        for j, layer in enumerate(entry.layers):
+            key = f"wear/{i}/{j}"
+            if sampler.rng(f"{key}/present:{path}").random() >= layer.probability:
+                continue
+            params = {k: float(sampler.draw(f"{key}/{k}:{path}", d)) for k, d in sorted(layer.params.items())}
+            layers.append(WearLayerSpec(type=layer.type, seed=sampler.seed_for(f"{key}/seed:{path}"), params=params))
+    return WearSpec(resolution=resolution, layers=layers) if matched else None

@@ -1,0 +1,497 @@
+"""Recipe models (pydantic v2), YAML loading with ``extends:`` and ``--set`` overrides, friendly errors.
+
+A recipe says which twin to load, which prims are inspected parts, how the camera and lights start,
+what to randomize, how to render and where to write. Every field has a description; ``wearforge
+validate`` and docs/recipes.md are generated from the same text.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from wearforge.distributions import Name, Scalar, Vec3
+from wearforge.errors import InputError
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "usd_assets"
+ASSET_PREFIX = "asset:"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------------------------- scene
+class PartSelector(_Model):
+    """Which prims are inspected parts."""
+
+    path: str = Field(description="Prim path, or a glob such as /World/Parts/* (* stays in one path segment, ** spans several).")
+    semantic_class: str | None = Field(
+        default=None,
+        alias="class",
+        description="Semantic class for the matched parts; default: the prim's own USD semantic label.",
+    )
+
+
+class SceneConfig(_Model):
+    """The digital twin."""
+
+    usd: str = Field(
+        description="USD file of the twin, relative to the recipe, or 'asset:NAME' for a bundled twin."
+    )
+    parts: list[PartSelector] = Field(
+        default_factory=list,
+        description="Inspected parts. Empty: every prim that carries a semantic class label, except the support.",
+    )
+    support: str | None = Field(
+        default=None, description="Prim path of the support surface (table, conveyor, bin floor)."
+    )
+
+
+# -------------------------------------------------------------------------------- camera and lights
+class CameraConfig(_Model):
+    """The camera before randomization."""
+
+    prim: str | None = Field(
+        default=None,
+        description="A UsdGeom.Camera in the twin to use (e.g. an inspection-cell camera). "
+        "Default: wearforge creates /wearforge/Camera on the session layer.",
+    )
+    position: list[float] = Field(default=[1.0, -1.0, 1.0], min_length=3, max_length=3,
+                                  description="Camera position in world units.")
+    look_at: list[float] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
+                                 description="Point the camera looks at.")
+    focal_length: float = Field(default=24.0, gt=0, description="Focal length in millimetres.")
+    horizontal_aperture: float = Field(default=20.955, gt=0, description="Film width in millimetres.")
+    clipping: tuple[float, float] = Field(default=(0.01, 1000.0), description="Near and far clip, world units.")
+    f_stop: float = Field(default=0.0, ge=0, description="Aperture f-number; 0 = pinhole (no depth of field).")
+    focus_distance: float = Field(default=0.0, ge=0, description="Focus distance in world units (thin lens).")
+
+    @field_validator("clipping")
+    @classmethod
+    def _clip_order(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < v[0] < v[1]:
+            raise ValueError(f"expected 0 < near < far, got {list(v)}")
+        return v
+
+
+LightType = Literal["distant", "sphere", "rect", "disk", "dome"]
+
+
+class LightConfig(_Model):
+    """A light created by the recipe (on the session layer, not in the user's file)."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Prim name under /wearforge/Lights.")
+    type: LightType = Field(description="UsdLux light type.")
+    intensity: float = Field(ge=0, description="UsdLux inputs:intensity.")
+    exposure: float = Field(default=0.0, description="UsdLux inputs:exposure (power of two).")
+    color: list[float] = Field(default=[1.0, 1.0, 1.0], min_length=3, max_length=3, description="Linear RGB.")
+    color_temperature: float | None = Field(
+        default=None, ge=1000, le=40000, description="Kelvin; enables UsdLux color temperature when set."
+    )
+    position: list[float] = Field(default=[0.0, 0.0, 2.0], min_length=3, max_length=3,
+                                  description="Position (ignored by distant and dome lights).")
+    look_at: list[float] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
+                                 description="Point the light faces (distant, rect, disk).")
+    radius: float = Field(default=0.1, gt=0, description="Sphere/disk radius in world units.")
+    width: float = Field(default=0.5, gt=0, description="Rect light width.")
+    height: float = Field(default=0.5, gt=0, description="Rect light height.")
+    angle: float = Field(default=0.53, ge=0, description="Distant light angular diameter, degrees.")
+    texture: str | None = Field(default=None, description="Dome light lat-long image (relative to the recipe).")
+
+
+# --------------------------------------------------------------------------------------- randomizers
+class Orbit(_Model):
+    """Spherical placement around a target (z or y up, as the stage says)."""
+
+    target: Vec3 = Field(default=[0.0, 0.0, 0.0], description="Point orbited and looked at.")
+    distance: Scalar = Field(description="Distance from the target, world units.")
+    azimuth: Scalar = Field(default=0.0, description="Degrees around the up axis.")
+    elevation: Scalar = Field(default=30.0, description="Degrees above the horizontal plane.")
+
+
+class MaterialRandomizer(_Model):
+    """Clean material of matching parts (UsdPreviewSurface inputs)."""
+
+    parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
+    preset: Name | None = Field(default=None, description="Name(s) from the material library (usd_assets/materials.yaml).")
+    base_color: Vec3 | None = Field(default=None, description="Linear RGB diffuseColor.")
+    metallic: Scalar | None = Field(default=None, description="0 dielectric .. 1 metal.")
+    roughness: Scalar | None = Field(default=None, description="Perceptual roughness 0..1.")
+    ior: Scalar | None = Field(default=None, description="Index of refraction (specular level).")
+    clearcoat: Scalar | None = Field(default=None, description="Clear-coat weight 0..1.")
+    clearcoat_roughness: Scalar | None = Field(default=None, description="Clear-coat roughness 0..1.")
+
+
+class LightRandomizer(_Model):
+    """Per-frame values of one light (a recipe light by name or a twin light by prim path)."""
+
+    light: str = Field(description="Recipe light name, or prim path / glob of UsdLux lights in the twin.")
+    intensity: Scalar | None = Field(default=None, description="inputs:intensity.")
+    exposure: Scalar | None = Field(default=None, description="inputs:exposure.")
+    color_temperature: Scalar | None = Field(default=None, description="Kelvin.")
+    color: Vec3 | None = Field(default=None, description="Linear RGB.")
+    position: Vec3 | None = Field(default=None, description="World position (exclusive with orbit).")
+    orbit: Orbit | None = Field(default=None, description="Place on an orbit looking at its target.")
+
+    @model_validator(mode="after")
+    def _exclusive(self) -> "LightRandomizer":
+        if self.position is not None and self.orbit is not None:
+            raise ValueError("position and orbit are exclusive")
+        return self
+
+
+class PoseRandomizer(_Model):
+    """Pose of matching parts, in their parent's frame."""
+
+    parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
+    position: Vec3 | None = Field(default=None, description="Translation.")
+    rotation: Vec3 | None = Field(default=None, description="XYZ Euler angles, degrees.")
+    scale: Vec3 | None = Field(default=None, description="Per-axis scale.")
+    visible: Scalar | None = Field(default=None, description="Probability in [0, 1] that the part is shown.")
+
+
+class CameraRandomizer(_Model):
+    """Per-frame camera values."""
+
+    orbit: Orbit | None = Field(default=None, description="Orbit around a target with look-at.")
+    position: Vec3 | None = Field(default=None, description="World position (exclusive with orbit).")
+    look_at: Vec3 | None = Field(default=None, description="Look-at point (default: orbit target or base).")
+    roll: Scalar | None = Field(default=None, description="Roll about the view axis, degrees.")
+    focal_length: Scalar | None = Field(default=None, description="Millimetres.")
+    f_stop: Scalar | None = Field(default=None, description="f-number; 0 = pinhole.")
+    focus_distance: Scalar | None = Field(default=None, description="World units.")
+
+    @model_validator(mode="after")
+    def _exclusive(self) -> "CameraRandomizer":
+        if self.position is not None and self.orbit is not None:
+            raise ValueError("position and orbit are exclusive")
+        return self
+
+
+class PhysicsRandomizer(_Model):
+    """UsdPhysics attributes of matching parts (read by PhysX in Isaac Sim)."""
+
+    parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
+    mass: Scalar | None = Field(default=None, description="physics:mass, kg (exclusive with density).")
+    density: Scalar | None = Field(default=None, description="physics:density, kg/m^3.")
+    static_friction: Scalar | None = Field(default=None, description="physics:staticFriction.")
+    dynamic_friction: Scalar | None = Field(default=None, description="physics:dynamicFriction.")
+    restitution: Scalar | None = Field(default=None, description="physics:restitution 0..1.")
+
+    @model_validator(mode="after")
+    def _exclusive(self) -> "PhysicsRandomizer":
+        if self.mass is not None and self.density is not None:
+            raise ValueError("mass and density are exclusive (as in rep.physics.mass)")
+        return self
+
+
+DefectType = Literal[
+    "rust", "pitting", "scratches", "edge_wear", "dirt", "dust", "oil", "dents", "cracks", "discoloration"
+]
+
+
+class WearLayer(_Model):
+    """One defect layer; layers compose in list order (later ones on top)."""
+
+    type: DefectType = Field(description="Defect type.")
+    probability: float = Field(default=1.0, ge=0, le=1, description="Chance the layer appears on a part.")
+    params: dict[str, Scalar] = Field(default_factory=dict, description="Kernel parameters (per defect type).")
+
+
+class WearRandomizer(_Model):
+    """Procedural wear texture stacks for matching parts."""
+
+    parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
+    resolution: int = Field(default=1024, ge=16, le=8192, description="Texture size in texels (square).")
+    layers: list[WearLayer] = Field(default_factory=list, description="Defect layers, bottom to top.")
+
+
+class SensorRandomizer(_Model):
+    """Photometric camera-sensor effects applied to rgb (labels are untouched)."""
+
+    exposure: Scalar | None = Field(default=None, description="Exposure compensation, EV (stops).")
+    gain: Scalar | None = Field(default=None, description="Linear gain after exposure.")
+    full_well: Scalar | None = Field(
+        default=None, description="Photo-electrons at white; Poisson shot noise (lower = noisier)."
+    )
+    read_noise: Scalar | None = Field(default=None, description="Gaussian read noise std, in linear [0, 1] units.")
+    vignetting: Scalar | None = Field(default=None, description="Corner darkening 0..1 (cos^4-like falloff).")
+    jpeg_quality: Scalar | None = Field(default=None, description="Re-compress rgb as JPEG at this quality 1..100.")
+
+
+class Randomizers(_Model):
+    """Everything drawn per frame, one section per randomizer."""
+
+    materials: list[MaterialRandomizer] = Field(default_factory=list, description="Material randomizers.")
+    lights: list[LightRandomizer] = Field(default_factory=list, description="Light randomizers.")
+    poses: list[PoseRandomizer] = Field(default_factory=list, description="Pose randomizers.")
+    camera: CameraRandomizer | None = Field(default=None, description="Camera randomizer.")
+    physics: list[PhysicsRandomizer] = Field(default_factory=list, description="Physics randomizers.")
+    wear: list[WearRandomizer] = Field(default_factory=list, description="Wear and defect randomizers.")
+    sensor: SensorRandomizer | None = Field(default=None, description="Sensor randomizer.")
+
+
+# ------------------------------------------------------------------------------------ render, output
+class RenderConfig(_Model):
+    """How frames are rendered."""
+
+    backend: Literal["mitsuba"] = Field(default="mitsuba", description="Standalone renderer.")
+    resolution: tuple[int, int] = Field(default=(512, 384), description="Width and height in pixels.")
+    spp: int = Field(default=32, ge=1, le=65536, description="Samples per pixel of the beauty pass.")
+    max_depth: int = Field(default=6, ge=1, le=64, description="Path length (bounces + 1).")
+    variant: Literal["auto", "cuda", "llvm", "scalar"] = Field(
+        default="auto", description="Mitsuba variant family; auto picks CUDA, then LLVM, then scalar."
+    )
+    exposure: float = Field(default=0.0, description="Camera exposure compensation, EV, for the whole run.")
+
+    @field_validator("resolution")
+    @classmethod
+    def _res(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not (1 <= v[0] <= 16384 and 1 <= v[1] <= 16384):
+            raise ValueError(f"expected width and height in 1..16384, got {list(v)}")
+        return v
+
+
+WriterName = Literal["basic"]
+
+
+class OutputConfig(_Model):
+    """Where and how frames are written."""
+
+    dir: str = Field(default="out/dataset", description="Output directory, relative to the working directory.")
+    writers: list[WriterName] = Field(default=["basic"], min_length=1, description="Writers to run.")
+    contact_sheet: int = Field(default=8, ge=0, le=64, description="Frames in contact_sheet.png; 0 = none.")
+
+
+class Recipe(_Model):
+    """A wearforge recipe."""
+
+    scene: SceneConfig = Field(description="The digital twin and its parts.")
+    camera: CameraConfig = Field(default_factory=CameraConfig, description="Base camera.")
+    lights: list[LightConfig] = Field(default_factory=list, description="Lights created by the recipe.")
+    randomizers: Randomizers = Field(default_factory=Randomizers, description="Per-frame randomization.")
+    render: RenderConfig = Field(default_factory=RenderConfig, description="Rendering.")
+    output: OutputConfig = Field(default_factory=OutputConfig, description="Output.")
+    frames: int = Field(default=16, ge=1, le=10_000_000, description="Number of frames.")
+    seed: int = Field(default=0, ge=0, lt=2**63, description="Master seed.")
+    name: str = Field(default="recipe", description="Recipe name (set from the file name).")
+
+    # Where relative paths in this recipe are resolved from (not part of the YAML).
+    base_dir: Path = Field(default=Path("."), exclude=True, description="Directory of the recipe file.")
+
+    @model_validator(mode="after")
+    def _unique_lights(self) -> "Recipe":
+        names = [light.name for light in self.lights]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"light names must be unique, repeated: {sorted(dup)}")
+        return self
+
+    def usd_path(self) -> Path:
+        """Absolute path of the twin."""
+        return resolve_usd(self.scene.usd, self.base_dir)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the recipe, resolved against the recipe's directory."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+
+def resolve_usd(spec: str, base_dir: Path) -> Path:
+    """'asset:NAME' -> bundled twin; otherwise a path relative to ``base_dir``."""
+    if spec.startswith(ASSET_PREFIX):
+        name = spec[len(ASSET_PREFIX):]
+        return ASSETS_DIR / (name if name.endswith((".usda", ".usd", ".usdc")) else f"{name}.usda")
+    p = Path(spec).expanduser()
+    return p if p.is_absolute() else (base_dir / p).resolve()
+
+
+def path_match(pattern: str, path: str) -> bool:
+    """Prim-path glob: ``*``, ``?`` and ``[..]`` stay inside one path segment, ``**`` spans segments."""
+    return _path_regex(pattern).fullmatch(path) is not None
+
+
+@lru_cache(maxsize=256)
+def _path_regex(pattern: str) -> re.Pattern:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1:]:
+            j = pattern.index("]", i + 1)
+            body = pattern[i + 1:j].replace("\\", "\\\\")
+            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+            i = j + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def matches(selector: str, path: str, semantic_class: str | None) -> bool:
+    """Part selector: a prim-path glob (see path_match), or 'class:NAME' (NAME may use * and ?)."""
+    if selector.startswith("class:"):
+        return semantic_class is not None and fnmatch.fnmatchcase(semantic_class, selector[6:])
+    return path_match(selector, path)
+
+
+# -------------------------------------------------------------------------------------------- loading
+def deep_merge(base: dict, override: dict) -> dict:
+    """Recursive dict merge; lists and scalars from ``override`` replace those in ``base``."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise InputError("recipe file not found", source=str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", source=str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError("a recipe must be a mapping of sections (scene, camera, ...)", source=str(path))
+    return data
+
+
+def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """Read a recipe and everything it ``extends:``; relative paths are rebased onto ``path``'s folder."""
+    path = path.resolve()
+    if path in _chain:
+        raise InputError(f"extends forms a cycle: {' -> '.join(str(p) for p in (*_chain, path))}", source=str(path))
+    data = _read_yaml(path)
+    _rebase_paths(data, path.parent)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise InputError("expected a path to another recipe", source=str(path), field="extends")
+    base = load_raw(path.parent / parent, (*_chain, path))
+    return deep_merge(base, data)
+
+
+def _rebase_paths(data: dict, folder: Path) -> None:
+    """Make file paths absolute so a recipe that extends another keeps each file's own base."""
+    scene = data.get("scene")
+    if isinstance(scene, dict) and isinstance(scene.get("usd"), str) and not scene["usd"].startswith(ASSET_PREFIX):
+        scene["usd"] = str(resolve_usd(scene["usd"], folder))
+    for light in data.get("lights") or []:
+        if isinstance(light, dict) and isinstance(light.get("texture"), str):
+            light["texture"] = str((folder / light["texture"]).resolve())
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``a.b.c=value`` overrides (value parsed as YAML; list items by index)."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", source="--set")
+        key, _, text = item.partition("=")
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise InputError(f"empty key in {item!r}", source="--set")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            node = _step(node, part, key, create_next=not parts[i + 1].isdigit())
+        last = parts[-1]
+        if isinstance(node, list):
+            idx = _index(node, last, key)
+            node[idx] = value
+        else:
+            node[last] = value
+    return data
+
+
+def _step(node: Any, part: str, key: str, create_next: bool) -> Any:
+    if isinstance(node, list):
+        return node[_index(node, part, key)]
+    if not isinstance(node, dict):
+        raise InputError(f"cannot set {key!r}: {part!r} is inside a value, not a section", source="--set")
+    if part not in node or node[part] is None:
+        node[part] = {} if create_next else []
+    return node[part]
+
+
+def _index(node: list, part: str, key: str) -> int:
+    if not part.isdigit() or int(part) >= len(node):
+        raise InputError(f"cannot set {key!r}: no item {part!r} in a list of {len(node)}", source="--set")
+    return int(part)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Load, merge, override and validate a recipe; raises InputError with file and field on problems."""
+    path = Path(path)
+    data = load_raw(path)
+    if overrides:
+        data = apply_overrides(data, overrides)
+    data.setdefault("name", path.stem)
+    return validate_recipe(data, source=str(path), base_dir=path.resolve().parent)
+
+
+def validate_recipe(data: dict, source: str = "<recipe>", base_dir: Path = Path(".")) -> Recipe:
+    """Validate a raw dict; errors name the field path and what was expected."""
+    try:
+        recipe = Recipe.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise InputError(format_validation_error(exc), source=source) from None
+    usd = recipe.usd_path()
+    if not usd.is_file():
+        raise InputError(f"USD file not found: {usd}", source=source, field="scene.usd")
+    for i, light in enumerate(recipe.lights):
+        if light.texture and not recipe.resolve(light.texture).is_file():
+            raise InputError(f"texture not found: {recipe.resolve(light.texture)}", source=source,
+                             field=f"lights.{i}.texture")
+    return recipe
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: field path, what was expected, what was given."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if p not in _TAGS) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; `wearforge validate --help` lists the sections)"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        given = err.get("input")
+        shown = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(given, dict) else f" (got {given!r})"
+        lines.append(f"field '{loc}': {msg}{shown}")
+    if len(lines) == 1:
+        return lines[0]
+    return f"{len(lines)} problems:\n  " + "\n  ".join(lines)
+
+
+# Discriminator tags pydantic puts into error locations; users never wrote them.
+_TAGS = {"constant", "uniform", "normal", "choice", "sequence", "per_axis", "function-after[check()]",
+         "function-before[_normalize()]"}

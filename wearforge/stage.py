@@ -1,0 +1,375 @@
+"""The USD side: open a twin, find its parts and labels, apply a FrameSpec on the session layer.
+
+Only pxr APIs present in both usd-core and Kit's USD are used. The user's layers are never edited:
+every change goes to the stage's session layer, which is cleared and rewritten for each frame.
+Matrices in this module are NumPy 4x4 in column-vector convention (p' = M @ p); USD's Gf matrices
+are row-vector, hence the transposes at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade
+
+from wearforge.errors import InputError
+from wearforge.framespec import CameraSpec, FrameSpec, LightSpec, PartSpec
+from wearforge.recipe import Recipe, matches, path_match
+from wearforge.semantics import semantic_class
+
+WEARFORGE_ROOT = "/wearforge"
+LIGHT_TYPES = {
+    "distant": UsdLux.DistantLight,
+    "sphere": UsdLux.SphereLight,
+    "rect": UsdLux.RectLight,
+    "disk": UsdLux.DiskLight,
+    "dome": UsdLux.DomeLight,
+}
+
+
+# --------------------------------------------------------------------------------------- math
+def look_at_matrix(eye: np.ndarray, target: np.ndarray, up: np.ndarray, roll_deg: float = 0.0) -> np.ndarray:
+    """Camera/light-to-world matrix: local -Z towards ``target``, +Y as close to ``up`` as possible."""
+    eye, target, up = (np.asarray(v, float) for v in (eye, target, up))
+    f = target - eye
+    norm = np.linalg.norm(f)
+    f = f / norm if norm > 1e-12 else -up / np.linalg.norm(up)
+    r = np.cross(f, up)
+    if np.linalg.norm(r) < 1e-9:  # looking straight along up: any perpendicular will do
+        r = np.cross(f, np.roll(up, 1))
+    r /= np.linalg.norm(r)
+    u = np.cross(r, f)
+    if roll_deg:
+        a = np.radians(roll_deg)
+        r, u = np.cos(a) * r + np.sin(a) * u, -np.sin(a) * r + np.cos(a) * u
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = r, u, -f, eye
+    return m
+
+
+def trs_to_matrix(t, r_deg, s) -> np.ndarray:
+    """translate @ rotateXYZ @ scale, USD's common xformOpOrder."""
+    ax, ay, az = np.radians(np.asarray(r_deg, float))
+    cx, sx, cy, sy, cz, sz = np.cos(ax), np.sin(ax), np.cos(ay), np.sin(ay), np.cos(az), np.sin(az)
+    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    m = np.eye(4)
+    m[:3, :3] = rz @ ry @ rx @ np.diag(np.asarray(s, float))
+    m[:3, 3] = t
+    return m
+
+
+def matrix_to_trs(m: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    """Inverse of trs_to_matrix for matrices without shear."""
+    m = np.asarray(m, float)
+    s = np.linalg.norm(m[:3, :3], axis=0)
+    if np.linalg.det(m[:3, :3]) < 0:
+        s[0] = -s[0]
+    r = m[:3, :3] / s
+    ay = np.arcsin(np.clip(-r[2, 0], -1.0, 1.0))
+    if abs(r[2, 0]) < 1 - 1e-9:
+        ax, az = np.arctan2(r[2, 1], r[2, 2]), np.arctan2(r[1, 0], r[0, 0])
+    else:  # gimbal lock: put everything into X
+        ax, az = np.arctan2(-r[1, 2], r[1, 1]), 0.0
+    return list(map(float, m[:3, 3])), list(map(float, np.degrees([ax, ay, az]))), list(map(float, s))
+
+
+def gf_to_np(m: Gf.Matrix4d) -> np.ndarray:
+    return np.array(m, dtype=np.float64).T
+
+
+def np_to_gf(m: np.ndarray) -> Gf.Matrix4d:
+    return Gf.Matrix4d(np.asarray(m, float).T.tolist())
+
+
+def world_matrix(prim: Usd.Prim, time=Usd.TimeCode.Default()) -> np.ndarray:
+    return gf_to_np(UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(time))
+
+
+def up_vector(stage: Usd.Stage) -> np.ndarray:
+    return np.array([0.0, 0.0, 1.0]) if UsdGeom.GetStageUpAxis(stage) == UsdGeom.Tokens.z else np.array([0.0, 1.0, 0.0])
+
+
+# ------------------------------------------------------------------------------------ reading
+@dataclass(frozen=True)
+class PartInfo:
+    path: str
+    semantic_class: str
+    position: tuple[float, ...]
+    rotation: tuple[float, ...]
+    scale: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SceneInfo:
+    """What sampling needs to know about a twin (read once per run)."""
+
+    usd: str
+    up: tuple[float, float, float]
+    meters_per_unit: float
+    parts: tuple[PartInfo, ...]
+    lights: dict[str, str] = field(default_factory=dict)  # prim path -> light type name
+    cameras: dict[str, dict] = field(default_factory=dict)  # prim path -> camera attributes
+    support: str | None = None
+
+
+def open_stage(path: str | Path) -> Usd.Stage:
+    """Open a twin; problems become an InputError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("USD file not found", source=str(path))
+    try:
+        stage = Usd.Stage.Open(str(path), load=Usd.Stage.LoadAll)
+    except Exception as exc:  # pxr raises Tf.ErrorException with a long C++ trace
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot open as USD: {first}", source=str(path)) from None
+    if stage is None:
+        raise InputError("cannot open as USD", source=str(path))
+    return stage
+
+
+def _light_type(prim: Usd.Prim) -> str | None:
+    for name, schema in LIGHT_TYPES.items():
+        if prim.IsA(schema):
+            return name
+    return None
+
+
+def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
+    """Resolve the recipe's selectors against the twin; unknown prims raise InputError."""
+    src = f"recipe '{recipe.name}'"
+    stage = stage or open_stage(recipe.usd_path())
+    support = recipe.scene.support
+    if support and not stage.GetPrimAtPath(support):
+        raise InputError(f"prim {support!r} is not in {recipe.usd_path().name}", source=src, field="scene.support")
+    labelled = [p for p in stage.Traverse() if semantic_class(p) is not None]
+    chosen: dict[str, str] = {}
+    if recipe.scene.parts:
+        for i, sel in enumerate(recipe.scene.parts):
+            found = [p for p in stage.Traverse() if path_match(sel.path, str(p.GetPath()))]
+            if not found:
+                raise InputError(f"no prim matches {sel.path!r} in {recipe.usd_path().name}", source=src,
+                                 field=f"scene.parts.{i}.path")
+            for prim in found:
+                label = sel.semantic_class or semantic_class(prim)
+                if label is None:
+                    raise InputError(f"{prim.GetPath()} has no semantic class; give one with 'class:'",
+                                     source=src, field=f"scene.parts.{i}.class")
+                chosen[str(prim.GetPath())] = label
+    else:
+        for prim in labelled:
+            path = str(prim.GetPath())
+            if path != support and not any(path.startswith(c + "/") for c in chosen):
+                chosen[path] = semantic_class(prim)
+    parts = []
+    for path, label in chosen.items():
+        prim = stage.GetPrimAtPath(path)
+        if not prim.IsA(UsdGeom.Xformable):
+            raise InputError(f"{path} is not transformable (UsdGeom.Xformable)", source=src, field="scene.parts")
+        local = gf_to_np(UsdGeom.Xformable(prim).GetLocalTransformation())
+        t, r, s = matrix_to_trs(local)
+        parts.append(PartInfo(path, label, tuple(t), tuple(r), tuple(s)))
+    lights = {str(p.GetPath()): _light_type(p) for p in stage.Traverse() if _light_type(p)}
+    cameras = {}
+    for prim in stage.Traverse():
+        if prim.IsA(UsdGeom.Camera):
+            cam = UsdGeom.Camera(prim)
+            cameras[str(prim.GetPath())] = {
+                "focal_length": cam.GetFocalLengthAttr().Get(),
+                "horizontal_aperture": cam.GetHorizontalApertureAttr().Get(),
+                "clipping": list(cam.GetClippingRangeAttr().Get()),
+                "f_stop": cam.GetFStopAttr().Get() or 0.0,
+                "focus_distance": cam.GetFocusDistanceAttr().Get() or 0.0,
+                "matrix": world_matrix(prim).tolist(),
+            }
+    if recipe.camera.prim and recipe.camera.prim not in cameras:
+        raise InputError(f"no UsdGeom.Camera at {recipe.camera.prim!r}", source=src, field="camera.prim")
+    _check_selectors(recipe, parts, lights, src)
+    return SceneInfo(
+        usd=str(recipe.usd_path()),
+        up=tuple(up_vector(stage)),
+        meters_per_unit=UsdGeom.GetStageMetersPerUnit(stage),
+        parts=tuple(parts),
+        lights=lights,
+        cameras=cameras,
+        support=support,
+    )
+
+
+def _check_selectors(recipe: Recipe, parts: list[PartInfo], lights: dict[str, str], src: str) -> None:
+    sections = {"materials": recipe.randomizers.materials, "poses": recipe.randomizers.poses,
+                "physics": recipe.randomizers.physics, "wear": recipe.randomizers.wear}
+    for name, items in sections.items():
+        for i, item in enumerate(items):
+            if not any(matches(item.parts, p.path, p.semantic_class) for p in parts):
+                known = ", ".join(sorted({p.semantic_class for p in parts}))
+                raise InputError(f"{item.parts!r} matches no part (parts' classes: {known})", source=src,
+                                 field=f"randomizers.{name}.{i}.parts")
+    names = {light.name for light in recipe.lights}
+    for i, item in enumerate(recipe.randomizers.lights):
+        if item.light not in names and not any(path_match(item.light, p) for p in lights):
+            raise InputError(f"{item.light!r} is neither a recipe light nor a UsdLux light in the twin",
+                             source=src, field=f"randomizers.lights.{i}.light")
+
+
+@lru_cache(maxsize=8)
+def _cached_scene(recipe_json: str, base_dir: str) -> SceneInfo:
+    recipe = Recipe.model_validate_json(recipe_json)
+    recipe = recipe.model_copy(update={"base_dir": Path(base_dir)})
+    return read_scene(recipe)
+
+
+def scene_for(recipe: Recipe) -> SceneInfo:
+    """read_scene, cached per recipe content (sampling many frames opens the twin once)."""
+    return _cached_scene(recipe.model_dump_json(), str(recipe.base_dir))
+
+
+# ------------------------------------------------------------------------------------ writing
+def apply_frame(stage: Usd.Stage, spec: FrameSpec) -> Sdf.Layer:
+    """Apply ``spec`` on the stage's session layer (cleared first); returns that layer."""
+    layer = stage.GetSessionLayer()
+    layer.Clear()
+    with Usd.EditContext(stage, layer):
+        UsdGeom.Scope.Define(stage, WEARFORGE_ROOT)
+        for part in spec.parts:
+            _apply_part(stage, part)
+        for light in spec.lights:
+            _apply_light(stage, light, spec)
+        _apply_camera(stage, spec.camera, spec.render.resolution)
+    return layer
+
+
+def _apply_part(stage: Usd.Stage, part: PartSpec) -> None:
+    prim = stage.GetPrimAtPath(part.path)
+    if not prim:
+        raise InputError(f"part {part.path} is not in the stage", source="FrameSpec", field="parts")
+    pose = part.pose
+    if any(v is not None for v in (pose.position, pose.rotation, pose.scale)):
+        local = gf_to_np(UsdGeom.Xformable(prim).GetLocalTransformation())
+        t, r, s = matrix_to_trs(local)
+        set_trs(prim, pose.position or t, pose.rotation or r, pose.scale or s)
+    img = UsdGeom.Imageable(prim)
+    img.CreateVisibilityAttr(UsdGeom.Tokens.inherited if part.visible else UsdGeom.Tokens.invisible)
+    inputs = part.material.inputs()
+    if inputs:
+        for shader in preview_surfaces(prim):
+            for name, value in inputs.items():
+                typ = Sdf.ValueTypeNames.Color3f if name == "diffuseColor" else Sdf.ValueTypeNames.Float
+                shader.CreateInput(name, typ).Set(Gf.Vec3f(*value) if name == "diffuseColor" else float(value))
+    _apply_physics(stage, prim, part)
+
+
+def set_trs(prim: Usd.Prim, t, r, s) -> None:
+    """Author translate / rotateXYZ / scale as the prim's whole xformOpOrder."""
+    xf = UsdGeom.Xformable(prim)
+    xf.ClearXformOpOrder()
+    xf.AddTranslateOp(UsdGeom.XformOp.PrecisionDouble).Set(Gf.Vec3d(*t))
+    xf.AddRotateXYZOp(UsdGeom.XformOp.PrecisionFloat).Set(Gf.Vec3f(*r))
+    xf.AddScaleOp(UsdGeom.XformOp.PrecisionFloat).Set(Gf.Vec3f(*s))
+
+
+def set_matrix(prim: Usd.Prim, m: np.ndarray) -> None:
+    t, r, s = matrix_to_trs(m)
+    set_trs(prim, t, r, s)
+
+
+def preview_surfaces(prim: Usd.Prim) -> list[UsdShade.Shader]:
+    """UsdPreviewSurface shaders of the materials bound to ``prim`` and its descendants."""
+    found: dict[str, UsdShade.Shader] = {}
+    for p in Usd.PrimRange(prim):
+        if not p.IsA(UsdGeom.Gprim):
+            continue
+        material, _ = UsdShade.MaterialBindingAPI(p).ComputeBoundMaterial()
+        if not material:
+            continue
+        for child in Usd.PrimRange(material.GetPrim()):
+            shader = UsdShade.Shader(child)
+            if shader and shader.GetIdAttr().Get() == "UsdPreviewSurface":
+                found[str(child.GetPath())] = shader
+    return list(found.values())
+
+
+def _apply_physics(stage: Usd.Stage, prim: Usd.Prim, part: PartSpec) -> None:
+    phys = part.physics
+    if phys.mass is not None or phys.density is not None:
+        mass = UsdPhysics.MassAPI.Apply(prim)
+        if phys.mass is not None:
+            mass.CreateMassAttr(float(phys.mass))
+        if phys.density is not None:
+            mass.CreateMassAttr(0.0)  # 0 = unset; PhysX then derives mass from density
+            mass.CreateDensityAttr(float(phys.density))
+    values = (phys.static_friction, phys.dynamic_friction, phys.restitution)
+    if any(v is not None for v in values):
+        # A per-part physics material, so parts that shared one in the twin vary independently.
+        path = f"{WEARFORGE_ROOT}/PhysicsMaterials/{Sdf.Path(part.path).MakeRelativePath(Sdf.Path.absoluteRootPath).pathString.replace('/', '__')}"
+        mat = UsdShade.Material.Define(stage, path)
+        api = UsdPhysics.MaterialAPI.Apply(mat.GetPrim())
+        if phys.static_friction is not None:
+            api.CreateStaticFrictionAttr(float(phys.static_friction))
+        if phys.dynamic_friction is not None:
+            api.CreateDynamicFrictionAttr(float(phys.dynamic_friction))
+        if phys.restitution is not None:
+            api.CreateRestitutionAttr(float(phys.restitution))
+        for p in Usd.PrimRange(prim):
+            if p.HasAPI(UsdPhysics.CollisionAPI):
+                UsdShade.MaterialBindingAPI.Apply(p).Bind(
+                    mat, UsdShade.Tokens.strongerThanDescendants, "physics")
+
+
+def _apply_light(stage: Usd.Stage, spec: LightSpec, frame: FrameSpec) -> None:
+    if spec.create:
+        light = LIGHT_TYPES[spec.create].Define(stage, spec.path)
+        prim = light.GetPrim()
+    else:
+        prim = stage.GetPrimAtPath(spec.path)
+        if not prim:
+            raise InputError(f"light {spec.path} is not in the stage", source="FrameSpec", field="lights")
+    lux = UsdLux.LightAPI(prim)
+    if spec.intensity is not None:
+        lux.CreateIntensityAttr(float(spec.intensity))
+    if spec.exposure is not None:
+        lux.CreateExposureAttr(float(spec.exposure))
+    if spec.color is not None:
+        lux.CreateColorAttr(Gf.Vec3f(*spec.color))
+    if spec.color_temperature is not None:
+        lux.CreateEnableColorTemperatureAttr(True)
+        lux.CreateColorTemperatureAttr(float(spec.color_temperature))
+    for attr, value in (("inputs:radius", spec.radius), ("inputs:width", spec.width),
+                        ("inputs:height", spec.height), ("inputs:angle", spec.angle)):
+        if value is not None and prim.GetAttribute(attr):
+            prim.GetAttribute(attr).Set(float(value))
+    if spec.texture is not None and prim.IsA(UsdLux.DomeLight):
+        UsdLux.DomeLight(prim).CreateTextureFileAttr(Sdf.AssetPath(spec.texture))
+    if spec.position is not None:
+        up = up_vector(stage)
+        if spec.look_at is not None:
+            m = look_at_matrix(np.array(spec.position), np.array(spec.look_at), up)
+        else:
+            m = world_matrix(prim)
+            m[:3, 3] = spec.position
+        set_world_matrix(prim, m)
+
+
+def set_world_matrix(prim: Usd.Prim, world: np.ndarray) -> None:
+    """Author a local transform that gives ``prim`` this world matrix under its current parent."""
+    parent = prim.GetParent()
+    parent_world = world_matrix(parent) if parent and parent.IsA(UsdGeom.Xformable) else np.eye(4)
+    set_matrix(prim, np.linalg.inv(parent_world) @ world)
+
+
+def _apply_camera(stage: Usd.Stage, spec: CameraSpec, resolution: list[int]) -> None:
+    cam = UsdGeom.Camera.Define(stage, spec.path) if spec.create else UsdGeom.Camera(stage.GetPrimAtPath(spec.path))
+    cam.CreateProjectionAttr(UsdGeom.Tokens.perspective)
+    cam.CreateFocalLengthAttr(float(spec.focal_length))
+    cam.CreateHorizontalApertureAttr(float(spec.horizontal_aperture))
+    # square pixels: the vertical aperture follows the output aspect ratio
+    cam.CreateVerticalApertureAttr(float(spec.horizontal_aperture * resolution[1] / resolution[0]))
+    cam.CreateClippingRangeAttr(Gf.Vec2f(*spec.clipping))
+    cam.CreateFStopAttr(float(spec.f_stop))
+    cam.CreateFocusDistanceAttr(float(spec.focus_distance))
+    m = look_at_matrix(np.array(spec.position), np.array(spec.look_at), np.array(spec.up), spec.roll)
+    set_world_matrix(cam.GetPrim(), m)
