@@ -1,0 +1,169 @@
+"""Label buffers -> annotator payloads in Replicator's data conventions (omni.replicator.core 1.12).
+
+Ids follow Replicator: 0 = BACKGROUND (no hit), 1 = UNLABELLED (hit, no class), then one id per
+labelled prim (instances) or per class (semantics), stable for a twin across frames.
+Boxes use inclusive pixel indices: x_max is the last covered column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pxr import Usd, UsdGeom
+
+from wearforge.render.usd_scene import CameraState, MeshGeometry
+
+BBOX2D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"),
+                         ("y_max", "<i4"), ("occlusionRatio", "<f4")])
+BBOX3D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<f4"), ("y_min", "<f4"), ("z_min", "<f4"),
+                         ("x_max", "<f4"), ("y_max", "<f4"), ("z_max", "<f4"), ("transform", "<f4", (4, 4)),
+                         ("occlusionRatio", "<f4")])
+BACKGROUND, UNLABELLED = 0, 1
+
+
+class LabelSpace:
+    """Stable instance and semantic ids for the labelled prims of a twin."""
+
+    def __init__(self, meshes: list[MeshGeometry]):
+        labelled = sorted({(m.label_path, m.semantic_class) for m in meshes if m.label_path})
+        self.instance_paths = [p for p, _ in labelled]
+        self.instance_class = {p: c for p, c in labelled}
+        self.instance_id = {p: i + 2 for i, p in enumerate(self.instance_paths)}
+        self.classes = sorted({c for _, c in labelled})
+        self.class_id = {c: i + 2 for i, c in enumerate(self.classes)}
+        # lookup tables indexed by mesh index + 2 (so -2 = light shape and -1 = miss index them too)
+        inst = [UNLABELLED, BACKGROUND] + [self.instance_id.get(m.label_path, UNLABELLED) for m in meshes]
+        sem = [UNLABELLED, BACKGROUND] + [self.class_id.get(m.semantic_class, UNLABELLED) if m.label_path else UNLABELLED
+                                          for m in meshes]
+        self.mesh_to_instance = np.asarray(inst, np.uint32)
+        self.mesh_to_semantic = np.asarray(sem, np.uint32)
+        self.instance_to_semantic = np.zeros(len(self.instance_paths) + 2, np.uint32)
+        self.instance_to_semantic[UNLABELLED] = UNLABELLED
+        for p, i in self.instance_id.items():
+            self.instance_to_semantic[i] = self.class_id[self.instance_class[p]]
+
+    def class_name(self, semantic_id: int) -> str:
+        if semantic_id == BACKGROUND:
+            return "BACKGROUND"
+        if semantic_id == UNLABELLED:
+            return "UNLABELLED"
+        return self.classes[semantic_id - 2]
+
+    def instance_label(self, instance_id: int) -> str:
+        if instance_id == BACKGROUND:
+            return "BACKGROUND"
+        if instance_id == UNLABELLED:
+            return "UNLABELLED"
+        return self.instance_paths[instance_id - 2]
+
+
+def _boxes(ids: np.ndarray, pixels: np.ndarray, width: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel counts and inclusive boxes (x0, y0, x1, y1) per id for (id, flat pixel) pairs."""
+    counts = np.bincount(ids, minlength=n)
+    xs, ys = pixels % width, pixels // width
+    big = np.iinfo(np.int64).max
+    box = np.stack([np.full(n, big), np.full(n, big), np.full(n, -1), np.full(n, -1)], -1).astype(np.int64)
+    np.minimum.at(box[:, 0], ids, xs)
+    np.minimum.at(box[:, 1], ids, ys)
+    np.maximum.at(box[:, 2], ids, xs)
+    np.maximum.at(box[:, 3], ids, ys)
+    return counts, box
+
+
+def annotate(space: LabelSpace, mesh_map: np.ndarray, layers: list[np.ndarray], position: np.ndarray,
+             normal: np.ndarray, camera: CameraState, stage: Usd.Stage, resolution: tuple[int, int]) -> dict:
+    """All geometric annotators for one frame, as {annotator name: payload dict}."""
+    w, h = int(resolution[0]), int(resolution[1])
+    n_inst = len(space.instance_paths) + 2
+    instance = space.mesh_to_instance[mesh_map + 2]
+    semantic = space.mesh_to_semantic[mesh_map + 2]
+    hit = mesh_map != -1
+
+    # visible pixels per instance
+    flat = instance.ravel().astype(np.int64)
+    vis_counts, vis_box = _boxes(flat, np.arange(flat.size), w, n_inst)
+    # unoccluded pixels per instance: any peel layer that hits it, each pixel counted once
+    pairs = np.unique(np.concatenate([
+        np.arange(layer.size, dtype=np.int64) * n_inst + space.mesh_to_instance[layer + 2].astype(np.int64)
+        for layer in layers]))
+    full_counts, full_box = _boxes(pairs % n_inst, pairs // n_inst, w, n_inst)
+
+    inst_ids = [i for i in range(2, n_inst) if vis_counts[i] > 0]
+    loose_ids = [i for i in range(2, n_inst) if full_counts[i] > 0]
+    occlusion = {i: float(1.0 - vis_counts[i] / full_counts[i]) if full_counts[i] else 1.0 for i in range(2, n_inst)}
+
+    def bbox2d(ids, box):
+        data = np.zeros(len(ids), BBOX2D_DTYPE)
+        for row, i in enumerate(ids):
+            data[row] = (space.instance_to_semantic[i], *box[i], occlusion[i])
+        return {"data": data, "idToLabels": _sem_labels(space, {int(space.instance_to_semantic[i]) for i in ids}),
+                "bboxIds": np.asarray(ids, np.uint32), "primPaths": [space.instance_paths[i - 2] for i in ids]}
+
+    present_inst = sorted(set(np.unique(instance).tolist()))
+    present_sem = sorted(set(np.unique(semantic).tolist()))
+    cam_pos = camera.matrix[:3, 3]
+    forward = -camera.matrix[:3, 2] / np.linalg.norm(camera.matrix[:3, 2])
+    rel = position - cam_pos.astype(np.float32)
+    mpu = np.float32(camera.meters_per_unit)
+    dist_cam = np.where(hit, np.linalg.norm(rel, axis=-1) * mpu, 0.0).astype(np.float32)
+    dist_plane = np.where(hit, rel @ forward.astype(np.float32) * mpu, 0.0).astype(np.float32)
+    normals = np.concatenate([normal, hit[..., None].astype(np.float32)], -1).astype(np.float32)
+
+    return {
+        "instance_segmentation": {
+            "data": instance.astype(np.uint32),
+            "idToLabels": {str(i): space.instance_label(i) for i in present_inst},
+            "idToSemantics": {str(i): {"class": space.class_name(int(space.instance_to_semantic[i]) if i >= 2 else i)}
+                              for i in present_inst},
+        },
+        "semantic_segmentation": {"data": semantic.astype(np.uint32), "idToLabels": _sem_labels(space, set(present_sem))},
+        "bounding_box_2d_tight": bbox2d(inst_ids, vis_box),
+        "bounding_box_2d_loose": bbox2d(loose_ids, full_box),
+        "bounding_box_3d": _bbox3d(space, stage, loose_ids, occlusion),
+        "distance_to_camera": {"data": dist_cam},
+        "distance_to_image_plane": {"data": dist_plane},
+        "normals": {"data": normals},
+        "camera_params": camera_params(stage, camera, resolution),
+        "pixel_counts": {"visible": {space.instance_paths[i - 2]: int(vis_counts[i]) for i in range(2, n_inst)},
+                         "unoccluded": {space.instance_paths[i - 2]: int(full_counts[i]) for i in range(2, n_inst)}},
+    }
+
+
+def _sem_labels(space: LabelSpace, ids: set[int]) -> dict[str, dict[str, str]]:
+    return {str(i): {"class": space.class_name(i)} for i in sorted(ids)}
+
+
+def _bbox3d(space: LabelSpace, stage: Usd.Stage, ids: list[int], occlusion: dict[int, float]) -> dict:
+    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+    xf = UsdGeom.XformCache(Usd.TimeCode.Default())
+    data = np.zeros(len(ids), BBOX3D_DTYPE)
+    for row, i in enumerate(ids):
+        prim = stage.GetPrimAtPath(space.instance_paths[i - 2])
+        rng = cache.ComputeUntransformedBound(prim).ComputeAlignedRange()
+        lo, hi = rng.GetMin(), rng.GetMax()
+        # row-vector convention, as Replicator reports USD matrices
+        transform = np.array(xf.GetLocalToWorldTransform(prim), dtype=np.float32)
+        data[row] = (space.instance_to_semantic[i], *lo, *hi, transform, occlusion[i])
+    return {"data": data, "idToLabels": _sem_labels(space, {int(space.instance_to_semantic[i]) for i in ids}),
+            "primPaths": [space.instance_paths[i - 2] for i in ids]}
+
+
+def camera_params(stage: Usd.Stage, camera: CameraState, resolution: tuple[int, int]) -> dict:
+    """Replicator's camera_params annotator (USD row-vector matrices, flattened to 16 values)."""
+    gf = UsdGeom.Camera(stage.GetPrimAtPath(camera.path)).GetCamera(Usd.TimeCode.Default())
+    view = np.array(gf.transform.GetInverse(), dtype=np.float64).ravel()
+    proj = np.array(gf.frustum.ComputeProjectionMatrix(), dtype=np.float64).ravel()
+    return {
+        "cameraModel": "pinhole" if camera.aperture_radius == 0 else "thinLens",
+        "cameraViewTransform": view,
+        "cameraProjection": proj,
+        "cameraNearFar": np.array([camera.near, camera.far], np.float32),
+        "cameraFocalLength": float(camera.focal_length),
+        "cameraAperture": np.array([camera.horizontal_aperture, camera.vertical_aperture], np.float32),
+        "cameraApertureOffset": np.zeros(2, np.float32),
+        "cameraFStop": float(camera.f_stop),
+        "cameraFocusDistance": float(camera.focus_distance),
+        "renderProductResolution": np.array(resolution, np.int32),
+        "metersPerSceneUnit": float(camera.meters_per_unit),
+    }
+
+

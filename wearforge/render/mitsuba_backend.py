@@ -1,0 +1,366 @@
+"""USD -> Mitsuba 3: build once, update per frame through ``mi.traverse``, render beauty + label pass.
+
+The beauty pass is a path tracer seeded from the FrameSpec. The label pass casts one ray through
+every pixel centre (lens centre for thin-lens cameras) with ``scene.ray_intersect`` and peels
+through all surfaces along it, so visible and unoccluded instance masks come from Mitsuba's own
+geometry, exactly, with no random numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from wearforge.color import srgb_to_linear
+from wearforge.render.usd_scene import CameraState, FrameState, LightState, MaterialState, MeshGeometry, Texture
+from wearforge.render.variant import choose_variant
+
+log = logging.getLogger("wearforge.render")
+
+# Mitsuba cameras look down +Z with +X to the left; USD cameras look down -Z with +X to the right.
+_USD_TO_MITSUBA_CAMERA = np.diag([-1.0, 1.0, -1.0, 1.0])
+# Mitsuba's rectangle/disk/directional emit along local +Z; UsdLux lights emit along -Z.
+_FLIP_Z = np.diag([1.0, -1.0, -1.0, 1.0])
+MAX_PEEL_LAYERS = 32
+
+_mi = None
+
+
+def mitsuba(preference: str = "auto"):
+    """Import Mitsuba once, with the variant chosen for this machine."""
+    global _mi
+    if _mi is None:
+        variant, why = choose_variant(preference)
+        import mitsuba as mi
+
+        mi.set_variant(variant)
+        log.info("Mitsuba %s, variant %s: %s", mi.__version__, variant, why)
+        _mi = mi
+    return _mi
+
+
+@dataclass
+class LabelBuffers:
+    """Per-pixel results of the label pass (row-major, H x W)."""
+
+    mesh: np.ndarray  # int32 mesh index, -1 = no hit, -2 = light shape
+    uv: np.ndarray  # float32 (H, W, 2), USD st
+    position: np.ndarray  # float32 (H, W, 3) world
+    normal: np.ndarray  # float32 (H, W, 3) world shading normal
+    unoccluded: list[np.ndarray]  # per peel layer: mesh index per pixel (-1 where the ray left the scene)
+
+
+class MitsubaBackend:
+    """Standalone renderer for one twin (geometry read once)."""
+
+    def __init__(self, meshes: list[MeshGeometry], variant: str = "auto", max_depth: int = 6):
+        self.mi = mitsuba(variant)
+        self.variant = self.mi.variant()
+        self.meshes = meshes
+        self.max_depth = max_depth
+        self._scene = None
+        self._params = None
+        self._signature = None
+        self._last: dict[str, object] = {}
+        self._shape_lut: np.ndarray | None = None
+        self._world_points: list[np.ndarray | None] = [None] * len(meshes)
+
+    # -------------------------------------------------------------------------------- building
+    def _signature_of(self, state: FrameState, resolution: tuple[int, int]) -> tuple:
+        mats = tuple((tuple(sorted((k, v) for k, v in m.textures.items())), m.opacity < 1.0,
+                      any(c > 0 for c in m.emissive)) for m in state.materials)
+        lights = tuple((l.path, l.type, l.texture) for l in state.lights)  # noqa: E741
+        lens = state.camera.aperture_radius > 0
+        return mats, lights, lens, tuple(resolution), self.max_depth
+
+    def _build(self, state: FrameState, resolution: tuple[int, int]) -> None:
+        mi = self.mi
+        t0 = time.perf_counter()
+        scene: dict = {"type": "scene",
+                       "integrator": {"type": "path", "max_depth": self.max_depth, "hide_emitters": False}}
+        for i, (geo, mat) in enumerate(zip(self.meshes, state.materials)):
+            scene[geo.key] = self._mesh(geo, mat, state.matrices[i], state.visible[i], i)
+        for light in state.lights:
+            scene[light.key] = self._light(light)
+        scene["sensor"] = self._sensor(state.camera, resolution)
+        self._scene = mi.load_dict(scene)
+        self._params = mi.traverse(self._scene)
+        self._last = {}
+        self._lut()
+        log.debug("built Mitsuba scene in %.2fs", time.perf_counter() - t0)
+
+    def _lut(self) -> None:
+        """Shape registry id -> mesh index (-2 for light shapes)."""
+        mi, dr = self.mi, __import__("drjit")
+        index = {g.key: i for i, g in enumerate(self.meshes)}
+        ids = {}
+        for shape in self._scene.shapes():
+            rid = int(dr.reinterpret_array(mi.UInt32, mi.ShapePtr(shape)).numpy()[0])
+            ids[rid] = index.get(shape.id(), -2)
+        lut = np.full(max(ids, default=0) + 1, -1, np.int32)
+        for rid, value in ids.items():
+            lut[rid] = value
+        self._shape_lut = lut
+
+    def _mesh(self, geo: MeshGeometry, mat: MaterialState, matrix: np.ndarray, visible: bool, i: int):
+        mi, dr = self.mi, __import__("drjit")
+        props = mi.Properties()
+        props["bsdf"] = mi.load_dict(self._bsdf(mat))
+        if any(c > 0 for c in mat.emissive):
+            props["emitter"] = mi.load_dict({"type": "area", "radiance": {"type": "rgb", "value": list(mat.emissive)}})
+        has_n, has_uv = geo.normals is not None, geo.uvs is not None
+        mesh = mi.Mesh(geo.key, len(geo.points), len(geo.faces), props, has_n, has_uv)
+        p = mi.traverse(mesh)
+        pts, nrm = self._world(geo, matrix, visible)
+        p["vertex_positions"] = dr.ravel(mi.Point3f(pts.T))
+        p["faces"] = dr.ravel(mi.Vector3u(geo.faces.T))
+        if has_n:
+            p["vertex_normals"] = dr.ravel(mi.Normal3f(nrm.T))
+        if has_uv:
+            # Mitsuba's v runs down the image, USD's t up it.
+            p["vertex_texcoords"] = dr.ravel(mi.Point2f(np.stack([geo.uvs[:, 0], 1.0 - geo.uvs[:, 1]])))
+        p.update()
+        return mesh
+
+    def _world(self, geo: MeshGeometry, matrix: np.ndarray, visible: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        if not visible:
+            # Mitsuba shapes cannot be hidden through parameters; collapsing them makes them unhittable.
+            return np.zeros_like(geo.points), geo.normals
+        m = matrix.astype(np.float64)
+        pts = (geo.points @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
+        nrm = None
+        if geo.normals is not None:
+            nm = np.linalg.inv(m[:3, :3]).T
+            n = geo.normals @ nm.T
+            nrm = (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)).astype(np.float32)
+            if np.linalg.det(m[:3, :3]) < 0:
+                nrm = -nrm
+        return pts, nrm
+
+    def _bsdf(self, mat: MaterialState) -> dict:
+        bsdf = {"type": "principled",
+                "base_color": self._texture_or(mat, "base_color", {"type": "rgb", "value": list(mat.base_color)}),
+                "metallic": self._texture_or(mat, "metallic", mat.metallic),
+                "roughness": self._texture_or(mat, "roughness", max(mat.roughness, 0.02)),
+                "eta": max(float(mat.ior), 1.0001),
+                "clearcoat": float(mat.clearcoat),
+                "clearcoat_gloss": float(1.0 - mat.clearcoat_roughness)}
+        if mat.opacity < 1.0:
+            return {"type": "mask", "opacity": float(mat.opacity), "bsdf": bsdf}
+        return bsdf
+
+    def _texture_or(self, mat: MaterialState, name: str, fallback):
+        tex = mat.textures.get(name)
+        if tex is None:
+            return fallback
+        return {"type": "bitmap", "bitmap": self.mi.Bitmap(_load_texture(tex)), "raw": True,
+                "filter_type": "bilinear", "wrap_mode": "repeat"}
+
+    def _light(self, light: LightState) -> dict:
+        mi = self.mi
+        rgb = {"type": "rgb", "value": [float(c) for c in light.radiance]}
+        m = light.matrix
+        if light.type == "sphere":
+            return {"type": "sphere", "to_world": _t(mi, m @ np.diag([light.radius] * 3 + [1.0])),
+                    "emitter": {"type": "area", "radiance": rgb}}
+        if light.type == "rect":
+            return {"type": "rectangle", "to_world": _t(mi, m @ _FLIP_Z @ np.diag([light.width / 2, light.height / 2, 1, 1])),
+                    "emitter": {"type": "area", "radiance": rgb}}
+        if light.type == "disk":
+            return {"type": "disk", "to_world": _t(mi, m @ _FLIP_Z @ np.diag([light.radius, light.radius, 1, 1])),
+                    "emitter": {"type": "area", "radiance": rgb}}
+        if light.type == "distant":
+            rot = np.eye(4)
+            rot[:3, :3] = m[:3, :3] / np.linalg.norm(m[:3, :3], axis=0)
+            return {"type": "directional", "to_world": _t(mi, rot @ _FLIP_Z), "irradiance": rgb}
+        if light.texture:
+            data = _load_texture(Texture(light.texture, "rgb", False))
+            rot = np.eye(4)
+            rot[:3, :3] = m[:3, :3] / np.linalg.norm(m[:3, :3], axis=0)
+            return {"type": "envmap", "bitmap": mi.Bitmap(data), "to_world": _t(mi, rot),
+                    "scale": float(np.mean(light.radiance))}
+        return {"type": "constant", "radiance": rgb}
+
+    def _sensor(self, cam: CameraState, resolution: tuple[int, int]) -> dict:
+        sensor = {"type": "perspective", "fov": cam.fov_x_degrees, "fov_axis": "x",
+                  "near_clip": cam.near, "far_clip": cam.far,
+                  "to_world": _t(self.mi, cam.matrix @ _USD_TO_MITSUBA_CAMERA),
+                  "film": {"type": "hdrfilm", "width": int(resolution[0]), "height": int(resolution[1]),
+                           "pixel_format": "rgb", "rfilter": {"type": "gaussian"}},
+                  "sampler": {"type": "independent", "sample_count": 1}}
+        if cam.aperture_radius > 0:
+            sensor.update(type="thinlens", aperture_radius=cam.aperture_radius, focus_distance=cam.focus_distance)
+        return sensor
+
+    # --------------------------------------------------------------------------------- updating
+    def _update(self, state: FrameState) -> None:
+        mi, dr, p = self.mi, __import__("drjit"), self._params
+        changed = False
+
+        def put(key: str, value, convert):
+            nonlocal changed
+            token = _token(value)
+            if self._last.get(key) != token:
+                p[key] = convert(value)
+                self._last[key] = token
+                changed = True
+
+        for i, geo in enumerate(self.meshes):
+            pose = (state.matrices[i], state.visible[i])
+            token = _token(pose)
+            if self._last.get(geo.key) != token:
+                pts, nrm = self._world(geo, *pose)
+                p[f"{geo.key}.vertex_positions"] = dr.ravel(mi.Point3f(pts.T))
+                if nrm is not None:
+                    p[f"{geo.key}.vertex_normals"] = dr.ravel(mi.Normal3f(nrm.T))
+                self._last[geo.key] = token
+                changed = True
+            mat = state.materials[i]
+            prefix = f"{geo.key}.bsdf." + ("nested_bsdf." if mat.opacity < 1.0 else "")
+            if "base_color" not in mat.textures:
+                put(prefix + "base_color.value", mat.base_color, lambda v: mi.Color3f(*v))
+            for name, value in (("metallic", mat.metallic), ("roughness", max(mat.roughness, 0.02))):
+                if name not in mat.textures:
+                    put(prefix + f"{name}.value", value, float)
+            put(prefix + "eta", max(float(mat.ior), 1.0001), float)
+            put(prefix + "clearcoat.value", mat.clearcoat, float)
+            put(prefix + "clearcoat_gloss.value", 1.0 - mat.clearcoat_roughness, float)
+            if mat.opacity < 1.0:
+                put(f"{geo.key}.bsdf.opacity.value", mat.opacity, float)
+        for light in state.lights:
+            self._update_light(light, put)
+        cam = state.camera
+        put("sensor.to_world", cam.matrix @ _USD_TO_MITSUBA_CAMERA, lambda m: _t(mi, m))
+        put("sensor.x_fov", cam.fov_x_degrees, float)
+        put("sensor.near_clip", cam.near, float)
+        put("sensor.far_clip", cam.far, float)
+        if cam.aperture_radius > 0:
+            put("sensor.aperture_radius", cam.aperture_radius, float)
+            put("sensor.focus_distance", cam.focus_distance, float)
+        if changed:
+            p.update()
+
+    def _update_light(self, light: LightState, put) -> None:
+        mi, k, m = self.mi, light.key, light.matrix
+        rgb = lambda v: mi.Color3f(*[float(c) for c in v])  # noqa: E731
+        if light.type in ("sphere", "rect", "disk"):
+            put(f"{k}.emitter.radiance.value", light.radiance, rgb)
+            scale = {"sphere": [light.radius] * 3 + [1.0], "rect": [light.width / 2, light.height / 2, 1, 1],
+                     "disk": [light.radius, light.radius, 1, 1]}[light.type]
+            flip = np.eye(4) if light.type == "sphere" else _FLIP_Z
+            put(f"{k}.to_world", m @ flip @ np.diag(scale), lambda v: _t(mi, v))
+        elif light.type == "distant":
+            put(f"{k}.irradiance.value", light.radiance, rgb)
+            rot = np.eye(4)
+            rot[:3, :3] = m[:3, :3] / np.linalg.norm(m[:3, :3], axis=0)
+            put(f"{k}.to_world", rot @ _FLIP_Z, lambda v: _t(mi, v))
+        elif light.texture:
+            put(f"{k}.scale", float(np.mean(light.radiance)), float)
+        else:
+            put(f"{k}.radiance.value", light.radiance, rgb)
+
+    # -------------------------------------------------------------------------------- rendering
+    def prepare(self, state: FrameState, resolution: tuple[int, int]) -> None:
+        """Build on first use or when the scene's structure changed, else update parameters."""
+        sig = self._signature_of(state, resolution)
+        if sig != self._signature:
+            self._build(state, resolution)
+            self._signature = sig
+        else:
+            self._update(state)
+
+    def render_beauty(self, spp: int, seed: int) -> np.ndarray:
+        """Linear RGB radiance (H, W, 3) float32."""
+        img = self.mi.render(self._scene, spp=int(spp), seed=int(seed))
+        return np.asarray(img, dtype=np.float32)[..., :3]
+
+    def label_pass(self, resolution: tuple[int, int]) -> LabelBuffers:
+        """One deterministic ray per pixel centre, then peeling for the unoccluded masks."""
+        mi, dr = self.mi, __import__("drjit")
+        w, h = int(resolution[0]), int(resolution[1])
+        sensor = self._scene.sensors()[0]
+        idx = dr.arange(mi.UInt32, w * h)
+        x = (mi.Float(idx % w) + 0.5) / w
+        y = (mi.Float(idx // w) + 0.5) / h
+        ray, _ = sensor.sample_ray(0.0, 0.5, mi.Point2f(x, y), mi.Point2f(0.5, 0.5))
+        si = self._scene.ray_intersect(ray)
+        valid = si.is_valid()
+        dr.eval(si, valid)
+        mesh = self._mesh_index(si, valid)
+        uv = _vec(si.uv, 2, h, w)
+        uv[..., 1] = 1.0 - uv[..., 1]
+        position = _vec(si.p, 3, h, w)
+        normal = _vec(si.sh_frame.n, 3, h, w)
+        miss = mesh.reshape(h, w) == -1
+        uv[miss], position[miss], normal[miss] = 0.0, 0.0, 0.0
+        layers = [mesh]
+        active = valid
+        for _ in range(MAX_PEEL_LAYERS):
+            if not dr.any(active):
+                break
+            ray = si.spawn_ray(ray.d)
+            si = self._scene.ray_intersect(ray, active)
+            active = active & si.is_valid()
+            # Evaluate each layer: chaining unevaluated intersections into one kernel crashes Dr.Jit 1.3.
+            dr.eval(si, active)
+            layer = self._mesh_index(si, active)
+            if np.all(layer == -1):
+                break
+            layers.append(layer)
+        return LabelBuffers(mesh.reshape(h, w), uv, position, normal, layers)
+
+    def _mesh_index(self, si, active) -> np.ndarray:
+        mi, dr = self.mi, __import__("drjit")
+        # Lanes masked out of ray_intersect hold dangling shape pointers: zero them before reading.
+        shape = dr.select(active, si.shape, dr.zeros(mi.ShapePtr, dr.width(active)))
+        rid = np.asarray(dr.reinterpret_array(mi.UInt32, shape)).astype(np.int64)
+        ok = (rid > 0) & (rid < len(self._shape_lut))
+        out = np.full(rid.shape, -1, np.int32)
+        out[ok] = self._shape_lut[rid[ok]]
+        return out
+
+
+def _vec(v, n: int, h: int, w: int) -> np.ndarray:
+    return np.stack([np.asarray(v[i], dtype=np.float32) for i in range(n)], -1).reshape(h, w, n)
+
+
+def _t(mi, m: np.ndarray):
+    return mi.ScalarTransform4f(np.asarray(m, dtype=np.float64).tolist())
+
+
+def _token(value) -> bytes:
+    """A cheap equality token for values pushed to Mitsuba (arrays, tuples, floats)."""
+    if isinstance(value, tuple) and value and isinstance(value[0], np.ndarray):
+        return b"".join(_token(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64).tobytes()
+    return repr(value).encode()
+
+
+@lru_cache(maxsize=64)
+def _load_texture(tex: Texture) -> np.ndarray:
+    """Image file -> float32 (H, W, C) linear values for one texture input."""
+    img = cv2.imread(tex.path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise FileNotFoundError(f"texture not readable: {tex.path}")
+    if img.ndim == 3:
+        img = img[..., [2, 1, 0, 3][: img.shape[2]]] if img.shape[2] >= 3 else img
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(img.dtype, 1.0)
+    data = img.astype(np.float32) / scale
+    if data.ndim == 2:
+        data = data[..., None]
+    channel = {"r": 0, "g": 1, "b": 2, "a": 3}.get(tex.channel)
+    if channel is not None and data.shape[2] > channel:
+        data = data[..., channel:channel + 1]
+    elif tex.channel == "rgb" and data.shape[2] == 1:
+        data = np.repeat(data, 3, axis=2)
+    elif data.shape[2] > 3:
+        data = data[..., :3]
+    if tex.srgb and channel is None:
+        data = srgb_to_linear(data)
+    return np.ascontiguousarray(data)
