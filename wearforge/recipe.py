@@ -382,6 +382,8 @@ def _read_yaml(path: Path) -> dict:
 
 def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
     """Read a recipe and everything it ``extends:``; relative paths are rebased onto ``path``'s folder."""
+    if not path.is_file():
+        raise InputError("recipe file not found", source=str(path))
     path = path.resolve()
     if path in _chain:
         raise InputError(f"extends forms a cycle: {' -> '.join(str(p) for p in (*_chain, path))}", source=str(path))

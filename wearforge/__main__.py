@@ -1,0 +1,3 @@
+from wearforge.cli import main
+
+main()
