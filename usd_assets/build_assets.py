@@ -23,6 +23,7 @@ from wearforge import meshgen as mg  # noqa: E402
 from wearforge.semantics import set_semantic_class  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+OUT = HERE  # where main() writes; tests point it elsewhere
 
 # Linear base colours from ../docs/materials reference values.
 MATERIALS = {
@@ -270,7 +271,7 @@ def bind(prim: Usd.Prim, material: UsdShade.Material, purpose: str | None = None
 
 def write_part(filename: str, root: str, label: str, data: mg.MeshData, look: str, physics: str,
                rigid: bool = True) -> Path:
-    path = HERE / filename
+    path = OUT / filename
     stage = new_stage(path, root)
     root_prim = stage.GetPrimAtPath(f"/{root}")
     Usd.ModelAPI(root_prim).SetKind(Kind.Tokens.component)
@@ -291,7 +292,7 @@ def write_part(filename: str, root: str, label: str, data: mg.MeshData, look: st
 
 
 def write_table() -> Path:
-    path = HERE / "table.usda"
+    path = OUT / "table.usda"
     stage = new_stage(path, "Table")
     root = stage.GetPrimAtPath("/Table")
     Usd.ModelAPI(root).SetKind(Kind.Tokens.component)
@@ -309,7 +310,7 @@ def write_table() -> Path:
 
 
 def write_bin() -> Path:
-    path = HERE / "bin.usda"
+    path = OUT / "bin.usda"
     stage = new_stage(path, "Bin")
     root = stage.GetPrimAtPath("/Bin")
     Usd.ModelAPI(root).SetKind(Kind.Tokens.component)
@@ -336,7 +337,7 @@ def write_cell() -> Path:
     """The inspection cell: table, bin, the three parts on the table, studio lights and a camera."""
     from pxr import UsdLux
 
-    path = HERE / "inspection_cell.usda"
+    path = OUT / "inspection_cell.usda"
     stage = new_stage(path, "World")
     Usd.ModelAPI(stage.GetPrimAtPath("/World")).SetKind(Kind.Tokens.assembly)
     scene = UsdPhysics.Scene.Define(stage, "/World/PhysicsScene")
@@ -387,15 +388,18 @@ def _aim(xformable, eye, target) -> None:
     api.SetRotate(Gf.Vec3f(*r), UsdGeom.XformCommonAPI.RotationOrderXYZ)
 
 
-def main() -> None:
+def main(out_dir: Path = HERE) -> None:
+    global OUT
+    OUT = Path(out_dir)
+    OUT.mkdir(parents=True, exist_ok=True)
     write_part("spur_gear.usda", "SpurGear", "gear", spur_gear(), "PaintedSteel", "Steel")
     write_part("pipe_spool.usda", "PipeSpool", "pipe_spool", pipe_spool(), "BareSteel", "Steel")
     write_part("bracket.usda", "Bracket", "bracket", bracket(), "CastAluminium", "Aluminium")
     write_table()
     write_bin()
     write_cell()
-    print(f"wrote twins to {HERE}")
+    print(f"wrote twins to {OUT}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)

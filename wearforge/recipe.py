@@ -409,7 +409,7 @@ def _rebase_paths(data: dict, folder: Path) -> None:
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ``a.b.c=value`` overrides (value parsed as YAML; list items by index)."""
+    """Apply ``a.b.c=value`` overrides (value parsed as YAML; list items by index, len(list) appends)."""
     data = copy.deepcopy(data)
     for item in overrides:
         if "=" not in item:
@@ -426,9 +426,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         for i, part in enumerate(parts[:-1]):
             node = _step(node, part, key, create_next=not parts[i + 1].isdigit())
         last = parts[-1]
-        if isinstance(node, list):
-            idx = _index(node, last, key)
-            node[idx] = value
+        if isinstance(node, list) and last.isdigit() and int(last) == len(node):
+            node.append(value)  # one past the end appends, e.g. --set randomizers.poses.2={...}
+        elif isinstance(node, list):
+            node[_index(node, last, key)] = value
         else:
             node[last] = value
     return data
