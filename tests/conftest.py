@@ -27,6 +27,7 @@ def write_recipe(tmp_path):
 def cell_recipe() -> dict:
     """A small recipe over the bundled inspection cell (no randomizers)."""
     return {"scene": {"usd": "asset:inspection_cell", "support": "/World/Table", "parts": [{"path": "/World/Parts/*"}]},
+            "camera": {"position": [0.5, -0.9, 1.45], "look_at": [-0.05, 0.0, 0.8]},
             "render": {"resolution": [64, 48], "spp": 4}, "frames": 2, "seed": 1}
 
 
@@ -51,7 +52,7 @@ def make_cube_twin(path: Path, translate=(0.0, 0.0, 0.0), rotate=(0.0, 0.0, 0.0)
     cube = UsdGeom.Cube.Define(stage, "/World/Cube/Geom")
     cube.CreateSizeAttr(size)
     set_semantic_class(part.GetPrim(), label)
-    UsdLux.DomeLight.Define(stage, "/World/Dome").CreateIntensityAttr(1.0)
+    UsdLux.DomeLight.Define(stage, "/World/Dome").CreateIntensityAttr(0.05)
     cam = UsdGeom.Camera.Define(stage, "/World/Camera")
     cam.CreateFocalLengthAttr(24.0)
     cam.CreateHorizontalApertureAttr(20.955)

@@ -25,7 +25,7 @@ ASSET_PREFIX = "asset:"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
 
 
 # --------------------------------------------------------------------------------------------- scene
@@ -285,7 +285,7 @@ class Recipe(_Model):
     name: str = Field(default="recipe", description="Recipe name (set from the file name).")
 
     # Where relative paths in this recipe are resolved from (not part of the YAML).
-    base_dir: Path = Field(default=Path("."), exclude=True, description="Directory of the recipe file.")
+    base_dir: Path = Field(default=".", exclude=True, description="Directory of the recipe file.")
 
     @model_validator(mode="after")
     def _unique_lights(self) -> "Recipe":
