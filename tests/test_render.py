@@ -184,3 +184,57 @@ def test_basic_writer_layout_round_trips(write_recipe, cell_recipe, tmp_path):
     assert json.loads((out / "frame_spec_0001.json").read_text()) == spec.model_dump(mode="json")
     params = json.loads((out / "camera_params_0001.json").read_text())
     assert len(params["cameraViewTransform"]) == 16 and params["renderProductResolution"] == [64, 48]
+
+
+def test_textures_are_bound_the_right_way_up(tmp_path, write_recipe):
+    """A quadrant texture on a quad: st from the label pass and the rendered colour must agree."""
+    from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdShade
+
+    from wearforge.semantics import set_semantic_class
+
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[:32, :32] = (255, 0, 0)  # top-left red (st near (0, 1))
+    image[:32, 32:] = (0, 255, 0)  # top-right green
+    image[32:, :32] = (0, 0, 255)  # bottom-left blue (st near (0, 0))
+    image[32:, 32:] = (255, 255, 255)
+    cv2.imwrite(str(tmp_path / "quad.png"), image[..., ::-1])
+    stage = Usd.Stage.CreateNew(str(tmp_path / "quad.usda"))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    mesh = UsdGeom.Mesh.Define(stage, "/Quad")
+    mesh.CreatePointsAttr([(-1, -1, 0), (1, -1, 0), (1, 1, 0), (-1, 1, 0)])
+    mesh.CreateFaceVertexCountsAttr([4])
+    mesh.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
+    st = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
+    st.Set([(0, 0), (1, 0), (1, 1), (0, 1)])
+    set_semantic_class(mesh.GetPrim(), "quad")
+    mat = UsdShade.Material.Define(stage, "/Mat")
+    shader = UsdShade.Shader.Define(stage, "/Mat/PS")
+    shader.CreateIdAttr("UsdPreviewSurface")
+    tex = UsdShade.Shader.Define(stage, "/Mat/Tex")
+    tex.CreateIdAttr("UsdUVTexture")
+    tex.CreateInput("file", Sdf.ValueTypeNames.Asset).Set("./quad.png")
+    tex.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set("sRGB")
+    shader.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).ConnectToSource(
+        tex.CreateOutput("rgb", Sdf.ValueTypeNames.Float3))
+    mat.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
+    UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(mat)
+    UsdLux.DomeLight.Define(stage, "/Dome").CreateIntensityAttr(1.0)
+    stage.GetRootLayer().Save()
+    recipe = load_recipe(write_recipe({"scene": {"usd": str(tmp_path / "quad.usda")},
+                                       "camera": {"position": [0, -0.01, 3], "look_at": [0, 0, 0], "focal_length": 18},
+                                       "render": {"resolution": [64, 64], "spp": 16}}))
+    stage = open_stage(recipe.usd_path())
+    renderer = StandaloneRenderer(stage)
+    data = renderer.render(sample_frame(recipe, None, 0, read_scene(recipe, stage)))
+    buffers = renderer.backend.label_pass((64, 64))
+    rgb = data["rgb"]["data"][..., :3].astype(int)
+    uv = buffers.uv
+    hit = buffers.mesh >= 0
+    for (s_lo, s_hi, t_lo, t_hi), channel in (((0.05, 0.45, 0.55, 0.95), 0), ((0.55, 0.95, 0.55, 0.95), 1),
+                                              ((0.05, 0.45, 0.05, 0.45), 2)):
+        sel = hit & (uv[..., 0] > s_lo) & (uv[..., 0] < s_hi) & (uv[..., 1] > t_lo) & (uv[..., 1] < t_hi)
+        assert sel.sum() > 20
+        colour = rgb[sel].mean(axis=0)
+        assert colour.argmax() == channel and colour[channel] > 2 * np.delete(colour, channel).max() + 1
+    # looking down with image-up = +Y: the st (0, 1) corner (red) is at the top-left of the image
+    assert rgb[20, 20].argmax() == 0 and rgb[44, 20].argmax() == 2

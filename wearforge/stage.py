@@ -86,8 +86,8 @@ def np_to_gf(m: np.ndarray) -> Gf.Matrix4d:
     return Gf.Matrix4d(np.asarray(m, float).T.tolist())
 
 
-def world_matrix(prim: Usd.Prim, time=Usd.TimeCode.Default()) -> np.ndarray:
-    return gf_to_np(UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(time))
+def world_matrix(prim: Usd.Prim) -> np.ndarray:
+    return gf_to_np(UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(Usd.TimeCode.Default()))
 
 
 def up_vector(stage: Usd.Stage) -> np.ndarray:

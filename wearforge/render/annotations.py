@@ -72,7 +72,7 @@ def _boxes(ids: np.ndarray, pixels: np.ndarray, width: int, n: int) -> tuple[np.
 def annotate(space: LabelSpace, mesh_map: np.ndarray, layers: list[np.ndarray], position: np.ndarray,
              normal: np.ndarray, camera: CameraState, stage: Usd.Stage, resolution: tuple[int, int]) -> dict:
     """All geometric annotators for one frame, as {annotator name: payload dict}."""
-    w, h = int(resolution[0]), int(resolution[1])
+    w = int(resolution[0])
     n_inst = len(space.instance_paths) + 2
     instance = space.mesh_to_instance[mesh_map + 2]
     semantic = space.mesh_to_semantic[mesh_map + 2]

@@ -65,12 +65,24 @@ def _has_gpu() -> bool:
     return bool(glob.glob("/dev/nvidia[0-9]*")) or shutil.which("nvidia-smi") is not None
 
 
+_chosen_llvm: str | None = None  # the DRJIT_LIBLLVM_PATH this module set (not the user's own)
+
+
 def _cache_key() -> str:
     try:
         versions = f"{metadata.version('mitsuba')}/{metadata.version('drjit')}"
     except metadata.PackageNotFoundError:
         versions = "unknown"
-    return f"{versions}|{os.environ.get('DRJIT_LIBLLVM_PATH', '')}|{sys.executable}"
+    user_llvm = os.environ.get("DRJIT_LIBLLVM_PATH", "")
+    if _chosen_llvm and user_llvm == _chosen_llvm:
+        user_llvm = ""
+    return f"{versions}|{user_llvm}|{sys.executable}"
+
+
+def _use_llvm(path: str) -> None:
+    global _chosen_llvm
+    os.environ["DRJIT_LIBLLVM_PATH"] = path
+    _chosen_llvm = path
 
 
 def choose_variant(preference: str = "auto") -> tuple[str, str]:
@@ -86,7 +98,7 @@ def choose_variant(preference: str = "auto") -> tuple[str, str]:
     if key in cache:
         hit = cache[key]
         if hit.get("llvm"):
-            os.environ["DRJIT_LIBLLVM_PATH"] = hit["llvm"]
+            _use_llvm(hit["llvm"])
         return hit["variant"], hit["why"] + " (cached)"
     variant, why, llvm = _decide(preference)
     cache[key] = {"variant": variant, "why": why, "llvm": llvm}
@@ -96,7 +108,7 @@ def choose_variant(preference: str = "auto") -> tuple[str, str]:
     except OSError:
         pass
     if llvm:
-        os.environ["DRJIT_LIBLLVM_PATH"] = llvm
+        _use_llvm(llvm)
     return variant, why
 
 
@@ -112,6 +124,8 @@ def _decide(preference: str) -> tuple[str, str, str | None]:
             notes.append("no NVIDIA GPU")
     if preference in ("auto", "cuda", "llvm"):
         preset = os.environ.get("DRJIT_LIBLLVM_PATH")
+        if preset and preset == _chosen_llvm:
+            preset = None
         for path in ([preset] if preset else [None, *libllvm_candidates()]):
             ok, err = _probe(VARIANTS["llvm"], path)
             if ok:
