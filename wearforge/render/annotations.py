@@ -56,36 +56,42 @@ class LabelSpace:
         return self.instance_paths[instance_id - 2]
 
 
-def _boxes(ids: np.ndarray, pixels: np.ndarray, width: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel counts and inclusive boxes (x0, y0, x1, y1) per id for (id, flat pixel) pairs."""
-    counts = np.bincount(ids, minlength=n)
-    xs, ys = pixels % width, pixels // width
-    big = np.iinfo(np.int64).max
-    box = np.stack([np.full(n, big), np.full(n, big), np.full(n, -1), np.full(n, -1)], -1).astype(np.int64)
-    np.minimum.at(box[:, 0], ids, xs)
-    np.minimum.at(box[:, 1], ids, ys)
-    np.maximum.at(box[:, 2], ids, xs)
-    np.maximum.at(box[:, 3], ids, ys)
-    return counts, box
+def _extent(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Inclusive (x0, y0, x1, y1) of a non-empty boolean mask."""
+    cols, rows = np.flatnonzero(mask.any(axis=0)), np.flatnonzero(mask.any(axis=1))
+    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
+
+
+def _layer_masks(space: "LabelSpace", layers: list[np.ndarray], n_inst: int):
+    """Per instance id: boolean mask of pixels whose ray meets it at any depth (peel layers)."""
+    if n_inst <= 64:
+        bits = np.zeros(layers[0].shape, np.uint64)
+        for layer in layers:
+            bits |= np.left_shift(np.uint64(1), space.mesh_to_instance[layer + 2].astype(np.uint64))
+        return lambda i: (bits >> np.uint64(i)) & np.uint64(1) == 1
+    stacked = [space.mesh_to_instance[layer + 2] for layer in layers]
+    return lambda i: np.logical_or.reduce([layer == i for layer in stacked])
 
 
 def annotate(space: LabelSpace, mesh_map: np.ndarray, layers: list[np.ndarray], position: np.ndarray,
              normal: np.ndarray, camera: CameraState, stage: Usd.Stage, resolution: tuple[int, int]) -> dict:
     """All geometric annotators for one frame, as {annotator name: payload dict}."""
-    w = int(resolution[0])
     n_inst = len(space.instance_paths) + 2
     instance = space.mesh_to_instance[mesh_map + 2]
     semantic = space.mesh_to_semantic[mesh_map + 2]
     hit = mesh_map != -1
 
-    # visible pixels per instance
-    flat = instance.ravel().astype(np.int64)
-    vis_counts, vis_box = _boxes(flat, np.arange(flat.size), w, n_inst)
-    # unoccluded pixels per instance: any peel layer that hits it, each pixel counted once
-    pairs = np.unique(np.concatenate([
-        np.arange(layer.size, dtype=np.int64) * n_inst + space.mesh_to_instance[layer + 2].astype(np.int64)
-        for layer in layers]))
-    full_counts, full_box = _boxes(pairs % n_inst, pairs // n_inst, w, n_inst)
+    vis_counts = np.bincount(instance.ravel(), minlength=n_inst)
+    unoccluded = _layer_masks(space, [layer.reshape(instance.shape) for layer in layers], n_inst)
+    full_counts = np.zeros(n_inst, np.int64)
+    vis_box, full_box = {}, {}
+    for i in range(2, n_inst):
+        full = unoccluded(i)
+        full_counts[i] = np.count_nonzero(full)
+        if full_counts[i]:
+            full_box[i] = _extent(full)
+        if vis_counts[i]:
+            vis_box[i] = _extent(instance == i)
 
     inst_ids = [i for i in range(2, n_inst) if vis_counts[i] > 0]
     loose_ids = [i for i in range(2, n_inst) if full_counts[i] > 0]

@@ -1,0 +1,34 @@
+"""Package metadata: the Kit manifest names the package, and usd-core stays out of the core dependencies."""
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_kit_manifest_names_the_package_and_its_dependencies():
+    manifest = tomllib.loads((ROOT / "extension.toml").read_text())
+    modules = [m["name"] for m in manifest["python"]["module"]]
+    assert modules == ["wearforge"] and (ROOT / "wearforge" / "__init__.py").is_file()
+    assert {"omni.replicator.core", "omni.usd"} <= set(manifest["dependencies"])
+    assert not any("usd-core" in r for r in manifest["python"]["pipapi"]["requirements"])
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert manifest["package"]["version"] == project["version"]
+
+
+def test_usd_core_is_an_extra_not_a_core_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("usd-core") for d in project["dependencies"])
+    assert any(d.startswith("usd-core") for d in project["optional-dependencies"]["standalone"])
+    assert project["requires-python"].startswith(">=3.11")
+
+
+def test_core_modules_do_not_import_kit():
+    offenders = []
+    for path in (ROOT / "wearforge").rglob("*.py"):
+        if "kit" in path.relative_to(ROOT / "wearforge").parts:
+            continue
+        text = path.read_text()
+        if "import omni" in text or "from omni" in text or "import isaacsim" in text:
+            offenders.append(str(path))
+    assert offenders == []
