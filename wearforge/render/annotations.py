@@ -11,12 +11,16 @@ import numpy as np
 from pxr import Usd, UsdGeom
 
 from wearforge.render.usd_scene import CameraState, MeshGeometry
+from wearforge.wear.defects import DEFECT_CLASSES
 
 BBOX2D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"),
                          ("y_max", "<i4"), ("occlusionRatio", "<f4")])
 BBOX3D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<f4"), ("y_min", "<f4"), ("z_min", "<f4"),
                          ("x_max", "<f4"), ("y_max", "<f4"), ("z_max", "<f4"), ("transform", "<f4", (4, 4)),
                          ("occlusionRatio", "<f4")])
+DEFECT_INSTANCE_DTYPE = np.dtype([("instanceId", "<u4"), ("semanticId", "<u4"), ("partInstanceId", "<u4"),
+                                  ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"), ("y_max", "<i4"),
+                                  ("visiblePixels", "<u4")])
 BACKGROUND, UNLABELLED = 0, 1
 
 
@@ -28,8 +32,11 @@ class LabelSpace:
         self.instance_paths = [p for p, _ in labelled]
         self.instance_class = {p: c for p, c in labelled}
         self.instance_id = {p: i + 2 for i, p in enumerate(self.instance_paths)}
-        self.classes = sorted({c for _, c in labelled})
+        # part classes first, then every defect class in a fixed order: ids are stable for a twin
+        part_classes = sorted({c for _, c in labelled})
+        self.classes = part_classes + [d for d in DEFECT_CLASSES if d not in part_classes]
         self.class_id = {c: i + 2 for i, c in enumerate(self.classes)}
+        self.defect_semantic = np.asarray([0] + [self.class_id[d] for d in DEFECT_CLASSES], np.uint32)
         # lookup tables indexed by mesh index + 2 (so -2 = light shape and -1 = miss index them too)
         inst = [UNLABELLED, BACKGROUND] + [self.instance_id.get(m.label_path, UNLABELLED) for m in meshes]
         sem = [UNLABELLED, BACKGROUND] + [self.class_id.get(m.semantic_class, UNLABELLED) if m.label_path else UNLABELLED
@@ -173,3 +180,52 @@ def camera_params(stage: Usd.Stage, camera: CameraState, resolution: tuple[int, 
     }
 
 
+
+
+def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, uv: np.ndarray, stacks: dict) -> dict:
+    """defect_segmentation and defect_instances from each visible pixel's uv in its mesh's wear maps.
+
+    The lookup uses the texel that holds the pixel's uv (nearest), the same maps the kernels wrote and
+    the renderer shaded with; pixels of meshes without a stack, or off every part, carry no defect.
+    """
+    h, w = mesh_map.shape
+    code = np.zeros((h, w), np.uint8)
+    occ = np.zeros((h, w), np.uint32)
+    for index, stack in stacks.items():
+        sel = mesh_map == index
+        if not sel.any():
+            continue
+        res = stack.resolution
+        col = np.clip((uv[sel, 0] * res).astype(np.int64), 0, res - 1)
+        row = np.clip(((1.0 - uv[sel, 1]) * res).astype(np.int64), 0, res - 1)
+        code[sel] = stack.defect_class[row, col]
+        occ[sel] = stack.defect_instance[row, col]
+    semantic = space.defect_semantic[code]
+    present = sorted(int(i) for i in np.unique(semantic))
+    seg = {"data": semantic.astype(np.uint32),
+           "idToLabels": {str(i): {"class": "none" if i == 0 else space.class_name(i)} for i in present}}
+    # one instance per (mesh, occurrence) that is visible in this frame, numbered in a stable order
+    has = occ > 0
+    key = (mesh_map.astype(np.int64) << 32) | occ.astype(np.int64)
+    uniq, inverse = np.unique(key[has], return_inverse=True)
+    mask = np.zeros((h, w), np.uint32)
+    mask[has] = inverse.astype(np.uint32) + 1
+    data = np.zeros(len(uniq), DEFECT_INSTANCE_DTYPE)
+    labels = {}
+    if len(uniq):
+        ys, xs = np.nonzero(has)
+        ids = mask[ys, xs]
+        order = np.argsort(ids, kind="stable")
+        ids, ys, xs = ids[order], ys[order], xs[order]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        counts = np.diff(np.r_[starts, len(ids)])
+        x0, x1 = np.minimum.reduceat(xs, starts), np.maximum.reduceat(xs, starts)
+        y0, y1 = np.minimum.reduceat(ys, starts), np.maximum.reduceat(ys, starts)
+        for k in range(len(uniq)):
+            m = int(uniq[k] >> 32)
+            sem = int(semantic[ys[starts[k]], xs[starts[k]]])
+            part = int(space.mesh_to_instance[m + 2])
+            data[k] = (k + 1, sem, part, x0[k], y0[k], x1[k], y1[k], counts[k])
+            labels[str(k + 1)] = {"class": space.class_name(sem), "part": space.instance_label(part)}
+    return {"defect_segmentation": seg,
+            "defect_instances": {"data": data, "mask": mask, "idToLabels": labels}}

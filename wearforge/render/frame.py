@@ -8,11 +8,12 @@ import time
 from pxr import Usd
 
 from wearforge.framespec import FrameSpec
-from wearforge.render.annotations import LabelSpace, annotate
+from wearforge.render.annotations import LabelSpace, annotate, annotate_defects
 from wearforge.render.mitsuba_backend import MitsubaBackend
 from wearforge.render.usd_scene import read_frame_state, read_geometry
+from wearforge.render.wear_textures import WearTextures
 from wearforge.sensor import apply_sensor
-from wearforge.stage import apply_frame
+from wearforge.stage import apply_frame, up_vector
 
 log = logging.getLogger("wearforge.render")
 
@@ -26,7 +27,8 @@ class StandaloneRenderer:
         self.meshes = read_geometry(stage)
         self.labels = LabelSpace(self.meshes)
         self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth)
-        self._warned_wear = False
+        # shares the mesh list with the backend: a UV fallback replaces entries for both
+        self.wear = WearTextures(self.meshes, up_vector(stage))
 
     @property
     def variant(self) -> str:
@@ -35,13 +37,13 @@ class StandaloneRenderer:
     def render(self, spec: FrameSpec) -> dict:
         """Annotator payloads for one frame, plus 'frame_spec' and 'timing'."""
         t0 = time.perf_counter()
-        if not self._warned_wear and any(p.wear and p.wear.layers for p in spec.parts):
-            log.warning("wear layers are sampled into the FrameSpecs but this build renders clean materials")
-            self._warned_wear = True
         apply_frame(self.stage, spec)
         res = (int(spec.render.resolution[0]), int(spec.render.resolution[1]))
         state = read_frame_state(self.stage, self.meshes, spec.camera.path)
-        self.backend.prepare(state, res)
+        tw = time.perf_counter()
+        stacks, geometry_changed = self.wear.stacks(spec, state)
+        tw = time.perf_counter() - tw
+        self.backend.prepare(state, res, stacks, rebuild=geometry_changed)
         t1 = time.perf_counter()
         linear = self.backend.render_beauty(spec.render.spp, spec.render.seed)
         t2 = time.perf_counter()
@@ -50,8 +52,9 @@ class StandaloneRenderer:
         rgb = apply_sensor(linear, spec.sensor, self.exposure, cam.focal_length, cam.horizontal_aperture)
         data = annotate(self.labels, buffers.mesh, buffers.unoccluded, buffers.position, buffers.normal, cam,
                         self.stage, res)
+        data.update(annotate_defects(self.labels, buffers.mesh, buffers.uv, stacks))
         data["rgb"] = {"data": rgb}
         data["frame_spec"] = {"data": spec.model_dump(mode="json")}
         t3 = time.perf_counter()
-        data["timing"] = {"prepare": t1 - t0, "render": t2 - t1, "annotate": t3 - t2}
+        data["timing"] = {"prepare": t1 - t0 - tw, "wear": tw, "render": t2 - t1, "annotate": t3 - t2}
         return data

@@ -74,20 +74,21 @@ class MitsubaBackend:
         self._world_points: list[np.ndarray | None] = [None] * len(meshes)
 
     # -------------------------------------------------------------------------------- building
-    def _signature_of(self, state: FrameState, resolution: tuple[int, int]) -> tuple:
+    def _signature_of(self, state: FrameState, resolution: tuple[int, int], stacks: dict) -> tuple:
         mats = tuple((tuple(sorted((k, v) for k, v in m.textures.items())), m.opacity < 1.0,
-                      any(c > 0 for c in m.emissive)) for m in state.materials)
+                      any(c > 0 for c in m.emissive), stacks[i].resolution if i in stacks else 0)
+                     for i, m in enumerate(state.materials))
         lights = tuple((l.path, l.type, l.texture) for l in state.lights)  # noqa: E741
         lens = state.camera.aperture_radius > 0
         return mats, lights, lens, tuple(resolution), self.max_depth
 
-    def _build(self, state: FrameState, resolution: tuple[int, int]) -> None:
+    def _build(self, state: FrameState, resolution: tuple[int, int], stacks: dict) -> None:
         mi = self.mi
         t0 = time.perf_counter()
         scene: dict = {"type": "scene",
                        "integrator": {"type": "path", "max_depth": self.max_depth, "hide_emitters": False}}
         for i, (geo, mat) in enumerate(zip(self.meshes, state.materials)):
-            scene[geo.key] = self._mesh(geo, mat, state.matrices[i], state.visible[i])
+            scene[geo.key] = self._mesh(geo, mat, state.matrices[i], state.visible[i], stacks.get(i))
         for light in state.lights:
             scene[light.key] = self._light(light)
         scene["sensor"] = self._sensor(state.camera, resolution)
@@ -112,10 +113,10 @@ class MitsubaBackend:
             lut[rid] = value
         self._shape_lut = lut
 
-    def _mesh(self, geo: MeshGeometry, mat: MaterialState, matrix: np.ndarray, visible: bool):
+    def _mesh(self, geo: MeshGeometry, mat: MaterialState, matrix: np.ndarray, visible: bool, stack=None):
         mi = self.mi
         props = mi.Properties()
-        props["bsdf"] = mi.load_dict(self._bsdf(mat))
+        props["bsdf"] = mi.load_dict(self._bsdf(mat, stack))
         if any(c > 0 for c in mat.emissive):
             props["emitter"] = mi.load_dict({"type": "area", "radiance": {"type": "rgb", "value": list(mat.emissive)}})
         has_n, has_uv = geo.normals is not None, geo.uvs is not None
@@ -147,7 +148,15 @@ class MitsubaBackend:
                 nrm = -nrm
         return pts, nrm
 
-    def _bsdf(self, mat: MaterialState) -> dict:
+    def _bsdf(self, mat: MaterialState, stack=None) -> dict:
+        if stack is not None:
+            # a wear stack replaces the clean values with textures; the normal map carries its relief
+            bsdf = {"type": "normalmap", "normalmap": self._bitmap(stack.normal), "bsdf": {
+                "type": "principled", "base_color": self._bitmap(stack.base_color),
+                "roughness": self._bitmap(np.maximum(stack.roughness, 0.02)[..., None]),
+                "metallic": self._bitmap(stack.metallic[..., None]), "eta": max(float(mat.ior), 1.0001),
+                "clearcoat": float(mat.clearcoat), "clearcoat_gloss": float(1.0 - mat.clearcoat_roughness)}}
+            return {"type": "mask", "opacity": float(mat.opacity), "bsdf": bsdf} if mat.opacity < 1.0 else bsdf
         bsdf = {"type": "principled",
                 "base_color": self._texture_or(mat, "base_color", {"type": "rgb", "value": list(mat.base_color)}),
                 "metallic": self._texture_or(mat, "metallic", mat.metallic),
@@ -158,6 +167,10 @@ class MitsubaBackend:
         if mat.opacity < 1.0:
             return {"type": "mask", "opacity": float(mat.opacity), "bsdf": bsdf}
         return bsdf
+
+    def _bitmap(self, data: np.ndarray) -> dict:
+        return {"type": "bitmap", "bitmap": self.mi.Bitmap(np.ascontiguousarray(data, np.float32)), "raw": True,
+                "filter_type": "bilinear", "wrap_mode": "clamp"}
 
     def _texture_or(self, mat: MaterialState, name: str, fallback):
         tex = mat.textures.get(name)
@@ -203,7 +216,7 @@ class MitsubaBackend:
         return sensor
 
     # --------------------------------------------------------------------------------- updating
-    def _update(self, state: FrameState) -> None:
+    def _update(self, state: FrameState, stacks: dict) -> None:
         mi, p = self.mi, self._params
         changed = False
 
@@ -227,6 +240,19 @@ class MitsubaBackend:
                 changed = True
             mat = state.materials[i]
             prefix = f"{geo.key}.bsdf." + ("nested_bsdf." if mat.opacity < 1.0 else "")
+            stack = stacks.get(i)
+            if stack is not None:
+                tensor = mi.TensorXf
+                p[prefix + "normalmap.data"] = tensor(np.ascontiguousarray(stack.normal, np.float32))
+                prefix += "nested_bsdf."
+                p[prefix + "base_color.data"] = tensor(np.ascontiguousarray(stack.base_color, np.float32))
+                p[prefix + "roughness.data"] = tensor(np.ascontiguousarray(np.maximum(stack.roughness, 0.02)[..., None]))
+                p[prefix + "metallic.data"] = tensor(np.ascontiguousarray(stack.metallic[..., None], np.float32))
+                changed = True
+                put(prefix + "eta", max(float(mat.ior), 1.0001), float)
+                put(prefix + "clearcoat.value", mat.clearcoat, float)
+                put(prefix + "clearcoat_gloss.value", 1.0 - mat.clearcoat_roughness, float)
+                continue
             if "base_color" not in mat.textures:
                 put(prefix + "base_color.value", mat.base_color, lambda v: mi.Color3f(*v))
             for name, value in (("metallic", mat.metallic), ("roughness", max(mat.roughness, 0.02))):
@@ -270,14 +296,16 @@ class MitsubaBackend:
             put(f"{k}.radiance.value", light.radiance, rgb)
 
     # -------------------------------------------------------------------------------- rendering
-    def prepare(self, state: FrameState, resolution: tuple[int, int]) -> None:
+    def prepare(self, state: FrameState, resolution: tuple[int, int], stacks: dict | None = None,
+                rebuild: bool = False) -> None:
         """Build on first use or when the scene's structure changed, else update parameters."""
-        sig = self._signature_of(state, resolution)
-        if sig != self._signature:
-            self._build(state, resolution)
+        stacks = stacks or {}
+        sig = self._signature_of(state, resolution, stacks)
+        if rebuild or sig != self._signature:
+            self._build(state, resolution, stacks)
             self._signature = sig
         else:
-            self._update(state)
+            self._update(state, stacks)
 
     def render_beauty(self, spp: int, seed: int) -> np.ndarray:
         """Linear RGB radiance (H, W, 3) float32."""

@@ -1,0 +1,64 @@
+"""Defect types, one module each. A module exposes ``Params`` (a dataclass whose field metadata
+documents every parameter), ``REGIONS`` (True when occurrences are connected regions of a noise
+field, False when the kernel knows its discrete elements) and ``run(ctx, params, seed)``.
+Lengths are in the part's object units (metres for the bundled twins)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from wearforge.wear.defects import (cracks, dents, dirt, discoloration, dust, edge_wear, oil, pitting, rust,
+                                    scratches)
+
+DEFECT_CLASSES = ("rust", "pitting", "scratches", "edge_wear", "dirt", "dust", "oil", "dents", "cracks",
+                  "discoloration")
+DEFECTS: dict[str, ModuleType] = {
+    "rust": rust, "pitting": pitting, "scratches": scratches, "edge_wear": edge_wear, "dirt": dirt, "dust": dust,
+    "oil": oil, "dents": dents, "cracks": cracks, "discoloration": discoloration,
+}
+
+
+@dataclass
+class Context:
+    """Device structs plus host copies used to place discrete elements."""
+
+    surface: object
+    mat: object
+    out: object
+    res: int
+    device: str
+    cover: np.ndarray
+    position: np.ndarray
+    normal: np.ndarray
+
+    def surface_points(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` random points on the part (texels on a triangle, uniform in UV space)."""
+        ys, xs = np.nonzero(self.cover == 1)
+        if len(ys) == 0 or count <= 0:
+            return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32)
+        pick = rng.integers(0, len(ys), size=count)
+        return self.position[ys[pick], xs[pick]].astype(np.float32), self.normal[ys[pick], xs[pick]].astype(np.float32)
+
+
+def param_names(defect: str) -> list[str]:
+    return [f.name for f in dataclasses.fields(DEFECTS[defect].Params)]
+
+
+def param_docs(defect: str) -> dict[str, tuple[float, str]]:
+    """name -> (default, description) for docs and `wearforge textures`."""
+    return {f.name: (f.default, f.metadata.get("doc", "")) for f in dataclasses.fields(DEFECTS[defect].Params)}
+
+
+def make_params(defect: str, values: dict[str, float]):
+    unknown = set(values) - set(param_names(defect))
+    if unknown:
+        raise ValueError(f"unknown {defect} parameter(s) {sorted(unknown)}; expected some of {param_names(defect)}")
+    return DEFECTS[defect].Params(**{k: float(v) for k, v in values.items()})
+
+
+def run_defect(defect: str, values: dict[str, float], seed: int, ctx: Context) -> None:
+    DEFECTS[defect].run(ctx, make_params(defect, values), int(seed) & 0x7FFFFFFF)

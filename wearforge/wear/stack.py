@@ -1,0 +1,198 @@
+"""Texture stacks: clean material, then defect layers in order, then normals from height.
+
+Output (host arrays, row 0 = t = 1): linear base colour, roughness, metallic, tangent-space normal,
+the defect-class map (uint8, 0 = clean, else 1 + index in DEFECT_CLASSES) and the defect-instance map
+(uint32, 0 = none; one id per individual occurrence). A texel belongs to the class of the top-most
+layer covering it with mask >= 0.5, so labels follow what is visible in the material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import warp as wp
+
+from wearforge.wear.bake import Bake, device
+from wearforge.wear.defects import DEFECT_CLASSES, DEFECTS, Context, run_defect
+from wearforge.wear.types import Layer, Material, Surface
+
+MASK_THRESHOLD = 0.5
+
+
+@wp.kernel
+def _init(surface: Surface, color: wp.vec3, rough: float, metal: float, mat: Material):
+    y, x = wp.tid()
+    mat.color[y, x] = color
+    mat.rough[y, x] = rough
+    mat.metal[y, x] = metal
+    mat.height[y, x] = 0.0
+
+
+@wp.kernel
+def _compose(layer: Layer, code: int, index: int, mat: Material, cls: wp.array2d(dtype=wp.uint8),
+             inst: wp.array2d(dtype=wp.uint32)):
+    y, x = wp.tid()
+    m = wp.clamp(layer.mask[y, x], 0.0, 1.0)
+    if m <= 0.0:
+        return
+    mat.color[y, x] = wp.lerp(mat.color[y, x], layer.color[y, x], m)
+    mat.rough[y, x] = wp.lerp(mat.rough[y, x], layer.rough[y, x], m)
+    mat.metal[y, x] = wp.lerp(mat.metal[y, x], layer.metal[y, x], m)
+    mat.height[y, x] = mat.height[y, x] + layer.height[y, x]
+    if m >= 0.5:
+        cls[y, x] = wp.uint8(code)
+        # layer index in the top byte keeps ids of different layers apart
+        inst[y, x] = (wp.uint32(index + 1) << wp.uint32(24)) | (layer.occ[y, x] & wp.uint32(0xFFFFFF))
+
+
+@wp.kernel
+def _normals(surface: Surface, height: wp.array2d(dtype=float), dpds: wp.array2d(dtype=wp.vec3),
+             dpdt: wp.array2d(dtype=wp.vec3), res: int, out: wp.array2d(dtype=wp.vec3)):
+    """Tangent-space normal (x along +s, y = n x s, as Mitsuba's normalmap frame) from height."""
+    y, x = wp.tid()
+    if surface.cover[y, x] == 0:
+        out[y, x] = wp.vec3(0.5, 0.5, 1.0)
+        return
+    xl, xr = wp.max(x - 1, 0), wp.min(x + 1, res - 1)
+    yu, yd = wp.max(y - 1, 0), wp.min(y + 1, res - 1)
+    # only difference against texels of the same surface (gutters hold copies, empties hold nothing)
+    if surface.cover[y, xl] == 0:
+        xl = x
+    if surface.cover[y, xr] == 0:
+        xr = x
+    if surface.cover[yu, x] == 0:
+        yu = y
+    if surface.cover[yd, x] == 0:
+        yd = y
+    dhds = float(0.0)
+    dhdt = float(0.0)
+    if xr != xl:
+        dhds = (height[y, xr] - height[y, xl]) * float(res) / float(xr - xl)
+    if yd != yu:
+        dhdt = -(height[yd, x] - height[yu, x]) * float(res) / float(yd - yu)  # rows run down, t up
+    a, b = dpds[y, x], dpdt[y, x]
+    n = surface.nrm[y, x]
+    # surface gradient of h from its (s, t) derivatives: grad = [a b] G^-1 [dh/ds, dh/dt]
+    g00, g01, g11 = wp.dot(a, a), wp.dot(a, b), wp.dot(b, b)
+    det = g00 * g11 - g01 * g01
+    if det <= 1.0e-30:
+        out[y, x] = wp.vec3(0.5, 0.5, 1.0)
+        return
+    cs = (g11 * dhds - g01 * dhdt) / det
+    ct = (g00 * dhdt - g01 * dhds) / det
+    grad = cs * a + ct * b
+    s_axis = wp.normalize(a - n * wp.dot(n, a))
+    t_axis = wp.cross(n, s_axis)
+    local = wp.normalize(wp.vec3(-wp.dot(grad, s_axis), -wp.dot(grad, t_axis), 1.0))
+    out[y, x] = local * 0.5 + wp.vec3(0.5)
+
+
+@dataclass
+class CleanMaterial:
+    base_color: tuple[float, float, float]
+    metallic: float
+    roughness: float
+
+
+@dataclass
+class LayerSpec:
+    type: str
+    seed: int
+    params: dict[str, float]
+
+
+@dataclass
+class WearStack:
+    """A finished stack on the host."""
+
+    base_color: np.ndarray  # (R, R, 3) float32 linear
+    roughness: np.ndarray  # (R, R) float32
+    metallic: np.ndarray  # (R, R) float32
+    normal: np.ndarray  # (R, R, 3) float32 in [0, 1] (tangent space, encoded)
+    height: np.ndarray  # (R, R) float32, object units
+    defect_class: np.ndarray  # (R, R) uint8
+    defect_instance: np.ndarray  # (R, R) uint32
+    cover: np.ndarray  # (R, R) int32
+
+    @property
+    def resolution(self) -> int:
+        return self.base_color.shape[0]
+
+
+def _surface(bake: Bake, up: np.ndarray, dev: str) -> Surface:
+    s = Surface()
+    s.cover = wp.array(bake.cover, dtype=int, device=dev)
+    s.pos = wp.array(bake.position, dtype=wp.vec3, device=dev)
+    s.nrm = wp.array(bake.normal, dtype=wp.vec3, device=dev)
+    s.ao = wp.array(bake.ao, dtype=float, device=dev)
+    s.cavity = wp.array(bake.cavity, dtype=float, device=dev)
+    s.convex = wp.array(bake.convexity, dtype=float, device=dev)
+    texel = np.minimum(np.linalg.norm(bake.dpds, axis=-1), np.linalg.norm(bake.dpdt, axis=-1)) / bake.resolution
+    s.texel = wp.array(texel.astype(np.float32), dtype=float, device=dev)
+    s.up = wp.vec3(*[float(v) for v in up / np.linalg.norm(up)])
+    s.scale = float(bake.diagonal)
+    return s
+
+
+def _layer(res: int, dev: str) -> Layer:
+    out = Layer()
+    out.mask = wp.zeros((res, res), dtype=float, device=dev)
+    out.color = wp.zeros((res, res), dtype=wp.vec3, device=dev)
+    out.rough = wp.zeros((res, res), dtype=float, device=dev)
+    out.metal = wp.zeros((res, res), dtype=float, device=dev)
+    out.height = wp.zeros((res, res), dtype=float, device=dev)
+    out.occ = wp.zeros((res, res), dtype=wp.uint32, device=dev)
+    return out
+
+
+def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
+                up: np.ndarray = np.array([0.0, 0.0, 1.0]), dev: str | None = None) -> WearStack:
+    """Grow ``layers`` (bottom to top) on ``clean``; deterministic for the same inputs and seeds."""
+    dev = dev or device()
+    res = bake.resolution
+    surface = _surface(bake, np.asarray(up, float), dev)
+    mat = Material()
+    mat.color = wp.zeros((res, res), dtype=wp.vec3, device=dev)
+    mat.rough = wp.zeros((res, res), dtype=float, device=dev)
+    mat.metal = wp.zeros((res, res), dtype=float, device=dev)
+    mat.height = wp.zeros((res, res), dtype=float, device=dev)
+    wp.launch(_init, dim=(res, res), inputs=[surface, wp.vec3(*map(float, clean.base_color)),
+                                              float(clean.roughness), float(clean.metallic), mat], device=dev)
+    cls = wp.zeros((res, res), dtype=wp.uint8, device=dev)
+    inst = wp.zeros((res, res), dtype=wp.uint32, device=dev)
+    region_layers = []
+    out = _layer(res, dev)
+    ctx = Context(surface, mat, out, res, dev, bake.cover, bake.position, bake.normal)
+    for index, spec in enumerate(layers):
+        for arr in (out.mask, out.height, out.occ):
+            arr.zero_()
+        run_defect(spec.type, spec.params, spec.seed, ctx)
+        wp.launch(_compose, dim=(res, res), inputs=[out, DEFECT_CLASSES.index(spec.type) + 1, index, mat, cls, inst],
+                  device=dev)
+        if DEFECTS[spec.type].REGIONS:
+            region_layers.append(index)
+    normal = wp.zeros((res, res), dtype=wp.vec3, device=dev)
+    wp.launch(_normals, dim=(res, res), inputs=[surface, mat.height, wp.array(bake.dpds, dtype=wp.vec3, device=dev),
+                                                wp.array(bake.dpdt, dtype=wp.vec3, device=dev), res, normal], device=dev)
+    instance = inst.numpy()
+    if region_layers:
+        instance = _split_regions(instance, bake.cover, region_layers)
+    return WearStack(base_color=mat.color.numpy(), roughness=mat.rough.numpy(), metallic=mat.metal.numpy(),
+                     normal=normal.numpy(), height=mat.height.numpy(), defect_class=cls.numpy(),
+                     defect_instance=instance, cover=bake.cover)
+
+
+def _split_regions(instance: np.ndarray, cover: np.ndarray, layers: list[int]) -> np.ndarray:
+    """Noise-grown layers (rust, dirt...) get one occurrence per connected region in texture space."""
+    out = instance.copy()
+    top = out >> np.uint32(24)
+    for index in layers:
+        mask = ((top == index + 1) & (cover > 0)).astype(np.uint8)
+        if not mask.any():
+            continue
+        n, labels = cv2.connectedComponents(mask, connectivity=8)
+        sel = mask > 0
+        out[sel] = (np.uint32(index + 1) << np.uint32(24)) | labels[sel].astype(np.uint32)
+    return out

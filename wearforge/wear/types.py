@@ -1,0 +1,42 @@
+"""Warp structs shared by the stack and every defect kernel."""
+
+from __future__ import annotations
+
+import warp as wp
+
+
+@wp.struct
+class Surface:
+    """What a texel stands for on the part (object space) plus the baked geometry terms."""
+
+    cover: wp.array2d(dtype=int)  # 0 empty, 1 surface, 2 gutter
+    pos: wp.array2d(dtype=wp.vec3)
+    nrm: wp.array2d(dtype=wp.vec3)
+    ao: wp.array2d(dtype=float)
+    cavity: wp.array2d(dtype=float)
+    convex: wp.array2d(dtype=float)
+    texel: wp.array2d(dtype=float)  # world size of one texel (object units)
+    up: wp.vec3  # world up, in object space, for this frame's pose
+    scale: float  # bounding-box diagonal: default lengths are fractions of it
+
+
+@wp.struct
+class Material:
+    """The stack so far (linear base colour, roughness, metallic, height in object units)."""
+
+    color: wp.array2d(dtype=wp.vec3)
+    rough: wp.array2d(dtype=float)
+    metal: wp.array2d(dtype=float)
+    height: wp.array2d(dtype=float)
+
+
+@wp.struct
+class Layer:
+    """One defect layer's output: where (mask), what it turns the material into, and which occurrence."""
+
+    mask: wp.array2d(dtype=float)
+    color: wp.array2d(dtype=wp.vec3)
+    rough: wp.array2d(dtype=float)
+    metal: wp.array2d(dtype=float)
+    height: wp.array2d(dtype=float)  # added to the stack's height (already weighted)
+    occ: wp.array2d(dtype=wp.uint32)  # occurrence id (0 = region occurrences found later)
