@@ -26,6 +26,7 @@ Examples:
   wearforge validate recipes/demo.yaml
   wearforge sample recipes/demo.yaml --frame 3              # the FrameSpec of frame 3, as JSON
   wearforge assets                                          # bundled digital twins
+  wearforge textures --out out/textures                     # every defect type, flat and rendered
 """
 
 app = typer.Typer(
@@ -140,6 +141,25 @@ def sample(
 
     r = _load(recipe, list(set_ or []))
     sys.stdout.write(sample_frame(r, seed, frame).to_json() + "\n")
+
+
+@app.command()
+def textures(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for wear_gallery.png.")] = Path("out/textures"),
+    resolution: Annotated[int, typer.Option(min=64, max=4096, help="Texture size in texels.")] = 512,
+    render: Annotated[bool, typer.Option("--render/--no-render", help="Also render each swatch on the part.")] = True,
+    spp: Annotated[int, typer.Option(min=1, help="Samples per pixel of the renders.")] = 32,
+) -> None:
+    """Gallery of every defect type at three intensities (flat swatches and rendered) as one PNG."""
+    from wearforge.gallery import build_gallery
+    from wearforge.generate import prepare_output
+
+    prepare_output(out_dir)
+    with Progress(TextColumn("[bold]wear gallery"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err) as bar:
+        task = bar.add_task("swatches", total=30)
+        path = build_gallery(out_dir, resolution, render, spp, progress=lambda d, t: bar.update(task, completed=d))
+    out.print(f"wear gallery: {path.resolve()}")
 
 
 @app.command()

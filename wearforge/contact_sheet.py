@@ -1,4 +1,4 @@
-"""Contact sheet: the first frames with instance masks, tight boxes and class names drawn on them."""
+"""Contact sheet: the first frames with instance masks, defects, tight boxes and class names drawn on them."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ def overlay(frame: dict, alpha: float = 0.45, skip_classes: tuple[str, ...] = ("
     for i in shown:
         tint[ids == i] = id_color(i)[:3]
     rgb[mask] = (1 - alpha) * rgb[mask] + alpha * tint[mask]
+    defects = frame.get("defect_segmentation", {}).get("data")
+    if defects is not None and defects.any():
+        # defects on top, in their class colour, more opaque than the part tint
+        for cls in np.unique(defects[defects > 0]):
+            sel = defects == cls
+            rgb[sel] = 0.25 * rgb[sel] + 0.75 * np.array(id_color(int(cls) * 7)[:3], np.float32)
     image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=max(11, image.width // 45))

@@ -203,7 +203,18 @@ class WearLayer(_Model):
 
     type: DefectType = Field(description="Defect type.")
     probability: float = Field(default=1.0, ge=0, le=1, description="Chance the layer appears on a part.")
-    params: dict[str, Scalar] = Field(default_factory=dict, description="Kernel parameters (per defect type).")
+    params: dict[str, Scalar] = Field(default_factory=dict,
+                                      description="Kernel parameters (per defect type, see docs/wear.md).")
+
+    @model_validator(mode="after")
+    def _known_params(self) -> "WearLayer":
+        from wearforge.wear.defects import param_names  # imports Warp; only recipes with wear pay for it
+
+        known = param_names(self.type)
+        unknown = sorted(set(self.params) - set(known))
+        if unknown:
+            raise ValueError(f"unknown {self.type} parameter(s) {unknown}; expected some of {known}")
+        return self
 
 
 class WearRandomizer(_Model):

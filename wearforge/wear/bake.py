@@ -260,10 +260,10 @@ def bake(points: np.ndarray, tris: np.ndarray, normals: np.ndarray, uvs: np.ndar
     points, normals, uvs = (np.ascontiguousarray(a, np.float32) for a in (points, normals, uvs))
     tris = np.ascontiguousarray(tris, np.int32)
     diagonal = float(np.linalg.norm(points.max(0) - points.min(0)))
-    edge = edge_radius if edge_radius is not None else 0.01 * diagonal
+    edge = edge_radius if edge_radius is not None else 0.025 * diagonal
     occ_res = min(occlusion_resolution, resolution)
     key = hashlib.sha1(b"".join(a.tobytes() for a in (points, tris, normals, uvs)) +
-                       f"{resolution}/{occ_res}/{rays}/{edge:.6g}/v1".encode()).hexdigest()
+                       f"{resolution}/{occ_res}/{rays}/{edge:.6g}/v2".encode()).hexdigest()
     path = CACHE_DIR / f"{key}.npz"
     if cache and path.is_file():
         with np.load(path) as z:

@@ -5,7 +5,9 @@ distance_to_image_plane_N.npy, semantic_segmentation_N.png + semantic_segmentati
 instance_segmentation_N.png + instance_segmentation_mapping_N.json +
 instance_segmentation_semantics_mapping_N.json, bounding_box_2d_{tight,loose}_N.npy + _labels_N.json +
 _prim_paths_N.json, bounding_box_3d_N.npy (+ labels, prim paths), camera_params_N.json,
-frame_spec_N.json; metadata.txt once. Segmentation is colourised as BasicWriter does by default:
+frame_spec_N.json; metadata.txt once. wearforge adds defect_segmentation_N.png + _labels_N.json and
+defect_instances_N.npy (one row per visible defect) + defect_instances_N.png (colourised occurrence mask)
++ defect_instances_mapping_N.json (colour -> class and part) + defect_instances_labels_N.json (id -> same). Segmentation is colourised as BasicWriter does by default:
 RGBA PNGs whose label JSON is keyed by "(r, g, b, a)".
 """
 
@@ -24,7 +26,7 @@ from wearforge.writers.base import (BackgroundFiles, Writer, atomic_write_bytes,
 
 ALL_ANNOTATORS = ("rgb", "normals", "distance_to_camera", "distance_to_image_plane", "semantic_segmentation",
                   "instance_segmentation", "bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d",
-                  "camera_params", "frame_spec")
+                  "camera_params", "frame_spec", "defect_segmentation", "defect_instances")
 
 
 def id_color(i: int) -> tuple[int, int, int, int]:
@@ -113,6 +115,14 @@ class BasicLayoutWriter(Writer):
             self._submit(f"{stem}.json", lambda v=dict(payload): json_bytes(v))
         elif name == "frame_spec":
             self._submit(f"{stem}.json", lambda v=payload["data"]: json_bytes(v))
+        elif name == "defect_segmentation":
+            self._segmentation(payload, stem, {"idToLabels": pattern.format("defect_segmentation_labels")})
+        elif name == "defect_instances":
+            self._submit(f"{stem}.npy", lambda d=payload["data"]: npy_bytes(d))
+            self._segmentation({"data": payload["mask"], "idToLabels": payload.get("idToLabels", {})}, stem,
+                               {"idToLabels": pattern.format("defect_instances_mapping")})
+            labels = dict(payload.get("idToLabels", {}))
+            self._submit(f"{pattern.format('defect_instances_labels')}.json", lambda v=labels: json_bytes(v))
 
     def _segmentation(self, payload: dict, stem: str, mappings: dict[str, str]) -> None:
         ids = payload["data"]

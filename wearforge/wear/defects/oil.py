@@ -17,8 +17,8 @@ REGIONS = False
 @dataclass(frozen=True)
 class Params:
     count: float = p(3, "Number of oil spots.")
-    radius: float = p(0.012, "Spot radius, object units.")
-    drip: float = p(0.04, "Length of the drip below each spot, object units (0 = no drips).")
+    radius: float = p(0.02, "Spot radius, object units.")
+    drip: float = p(0.06, "Length of the drip below each spot, object units (0 = no drips).")
     darkness: float = p(0.7, "How much the oil darkens the surface (0..1).")
     roughness: float = p(0.08, "Roughness of the oil film (glossy).")
 

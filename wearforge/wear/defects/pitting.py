@@ -16,10 +16,10 @@ REGIONS = False
 @dataclass(frozen=True)
 class Params:
     probability: float = p(0.35, "Chance that a cell holds a pit (0..1): the pit density.")
-    radius: float = p(0.0015, "Mean pit radius, object units.")
+    radius: float = p(0.0025, "Mean pit radius, object units.")
     spacing: float = p(5.0, "Cell size in pit radii: larger = sparser pits.")
     depth: float = p(0.0004, "Pit depth, object units.")
-    darkness: float = p(0.6, "How much darker the pit floor is (0..1).")
+    darkness: float = p(0.75, "How much darker the pit floor is (0..1).")
 
 
 @wp.kernel

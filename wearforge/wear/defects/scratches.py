@@ -20,7 +20,7 @@ SEGMENTS = 12
 class Params:
     count: float = p(12, "Number of scratches.")
     length: float = p(0.06, "Mean scratch length, object units.")
-    width: float = p(0.0006, "Groove width, object units (never thinner than one texel).")
+    width: float = p(0.001, "Groove width, object units (never thinner than one texel).")
     depth: float = p(0.00012, "Groove depth, object units.")
     curvature: float = p(0.25, "Bend as a fraction of the length (0 = straight).")
     spread: float = p(60.0, "Spread of directions around one dominant direction, degrees (180 = random).")
