@@ -134,7 +134,9 @@ def test_a_brighter_light_brightens_the_lit_part(write_recipe, cube):
 
 def test_labels_and_pixels_are_identical_across_runs(write_recipe, cell_recipe):
     recipe = load_recipe(write_recipe({**cell_recipe, "randomizers": {"camera": {"orbit": {
-        "target": [0, 0, 0.8], "distance": {"uniform": [0.8, 1.2]}, "azimuth": {"uniform": [0, 360]}}}}}))
+        "target": [0, 0, 0.8], "distance": {"uniform": [0.8, 1.2]}, "azimuth": {"uniform": [0, 360]}}},
+        "wear": [{"parts": "class:pipe_spool", "resolution": 128, "layers": [
+            {"type": "rust", "params": {"coverage": {"uniform": [0.2, 0.5]}}}, {"type": "scratches"}]}]}}))
     runs = []
     for _ in range(2):
         stage = open_stage(recipe.usd_path())
@@ -142,9 +144,11 @@ def test_labels_and_pixels_are_identical_across_runs(write_recipe, cell_recipe):
         scene = read_scene(recipe, stage)
         runs.append([renderer.render(sample_frame(recipe, None, i, scene)) for i in (1, 0)])
     for a, b in zip(*runs):
-        for key in ("instance_segmentation", "semantic_segmentation", "distance_to_camera", "normals"):
+        for key in ("instance_segmentation", "semantic_segmentation", "distance_to_camera", "normals",
+                    "defect_segmentation"):
             assert np.array_equal(a[key]["data"], b[key]["data"]), key
         assert np.array_equal(a["bounding_box_2d_tight"]["data"], b["bounding_box_2d_tight"]["data"])
+        assert np.array_equal(a["defect_instances"]["data"], b["defect_instances"]["data"])
         assert np.array_equal(a["rgb"]["data"], b["rgb"]["data"])
     assert not np.array_equal(runs[0][0]["instance_segmentation"]["data"], runs[0][1]["instance_segmentation"]["data"])
 

@@ -205,7 +205,8 @@ def check_uvs(points: np.ndarray, tris: np.ndarray, uvs: np.ndarray | None, res:
     if uvs.min() < -1e-6 or uvs.max() > 1 + 1e-6:
         return UVCheck(False, "st outside [0, 1] (tiling UVs)")
     tri_uv = uvs[tris]
-    area = np.abs(np.cross(tri_uv[:, 1] - tri_uv[:, 0], tri_uv[:, 2] - tri_uv[:, 0]))
+    e1, e2 = tri_uv[:, 1] - tri_uv[:, 0], tri_uv[:, 2] - tri_uv[:, 0]
+    area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
     if np.mean(area < 1e-12) > 0.01:
         return UVCheck(False, "many triangles have zero UV area")
     normals = np.zeros_like(points)
