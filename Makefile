@@ -25,7 +25,9 @@ assets: $(VENV)/.standalone
 	$(BIN)/python usd_assets/build_assets.py
 
 bench: $(VENV)/.standalone
+	$(BIN)/python -m pip install -q -e ".[standalone,bench]"
 	$(BIN)/python benchmarks/render_frame.py
+	$(BIN)/python benchmarks/wear_stack.py
 
 clean:
 	rm -rf out .pytest_cache
