@@ -79,7 +79,8 @@ def generate(
     frames: Annotated[Optional[int], typer.Option("--frames", "-n", help="Number of frames (overrides the recipe).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (overrides output.dir).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Master seed (overrides the recipe).")] = None,
-    writer: Annotated[Optional[list[str]], typer.Option("--writer", "-w", help="Writer to run (repeatable): basic.")] = None,
+    writer: Annotated[Optional[list[str]], typer.Option("--writer", "-w", help="Writer to run (repeatable): basic, coco, yolo, webdataset.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in a folder holding another recipe's frames.")] = False,
     set_: SetOpt = None,
 ) -> None:
     """Render annotated frames of a recipe and write them out."""
@@ -94,6 +95,8 @@ def generate(
         overrides.append(f"seed={seed}")
     if writer:
         overrides.append(f"output.writers={json.dumps(writer)}")
+    if overwrite:
+        overrides.append("output.overwrite=true")
     r = _load(recipe, overrides)
     columns = [TextColumn("[bold]rendering"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
@@ -101,7 +104,9 @@ def generate(
         task = bar.add_task("frames", total=r.frames)
         result = run(r, progress=lambda done, total: bar.update(task, completed=done))
     timing = ", ".join(f"{k} {v / max(result.frames, 1):.2f}s" for k, v in result.timing.items())
-    out.print(f"[green]wrote {result.frames} frames[/green] ({result.variant}; per frame: {timing})")
+    skipped = r.frames - result.frames
+    already = f", {skipped} already there" if skipped else ""
+    out.print(f"[green]wrote {result.frames} frames[/green]{already} ({result.variant}; per frame: {timing})")
     out.print(f"dataset:       {result.output_dir.resolve()}")
     if result.contact_sheet:
         out.print(f"contact sheet: {result.contact_sheet.resolve()}")

@@ -40,43 +40,91 @@ def prepare_output(path: Path) -> Path:
     return path
 
 
+def make_writers(recipe: Recipe, out: Path) -> list:
+    """The recipe's writers: basic at the output root, the others in subfolders named after them."""
+    from wearforge.writers import WRITERS
+
+    info = {"recipe": recipe.name, "recipe_hash": recipe.content_hash(), "seed": recipe.seed}
+    o = recipe.output
+    writers = []
+    for name in dict.fromkeys(o.writers):
+        if name == "basic":
+            writers.append(WRITERS[name](out, run_info=info))
+        elif name == "coco":
+            writers.append(WRITERS[name](out / "coco", o.coco.categories, tuple(o.coco.skip_classes), run_info=info))
+        elif name == "yolo":
+            writers.append(WRITERS[name](out / "yolo", o.yolo.task, o.yolo.objects, o.yolo.val_fraction,
+                                         tuple(o.yolo.skip_classes), run_info=info))
+        elif name == "webdataset":
+            writers.append(WRITERS[name](out / "webdataset", o.webdataset.shard_size, run_info=info))
+    return writers
+
+
+def check_resume(recipe: Recipe, out: Path) -> None:
+    """Refuse to mix two recipes' frames in one folder (unless output.overwrite), clear it when asked."""
+    from wearforge.writers import FileWriter
+
+    folders = [out, out / "coco", out / "yolo", out / "webdataset"]
+    found = {f: FileWriter.read_manifest(f) for f in folders if (f / "manifest.json").is_file()}
+    other = {f: m for f, m in found.items() if m.get("recipe_hash") not in (None, recipe.content_hash())
+             or m.get("seed") not in (None, recipe.seed)}
+    if other and not recipe.output.overwrite:
+        first = next(iter(other))
+        raise InputError(f"{first} holds frames of another recipe or seed ({other[first].get('recipe')!r}); "
+                         "use another --out or set output.overwrite=true", field="output.dir")
+    if recipe.output.overwrite:
+        for folder in found:
+            (folder / "manifest.json").unlink()
+            for derived in ("instances.json", "data.yaml"):
+                (folder / derived).unlink(missing_ok=True)
+            for shard in folder.glob("shard-*.tar"):
+                shard.unlink()
+
+
 def generate(recipe: Recipe, progress=None) -> GenerateResult:
     """Render ``recipe.frames`` frames into ``recipe.output.dir``. ``progress(i, n)`` is called per frame."""
     from wearforge.contact_sheet import contact_sheet
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
     from wearforge.stage import open_stage, read_scene
-    from wearforge.writers import WRITERS, to_annotator_layout
+    from wearforge.writers import to_annotator_layout
 
     out = prepare_output(Path(recipe.output.dir))
+    check_resume(recipe, out)
     stage = open_stage(recipe.usd_path())
     scene = read_scene(recipe, stage)
     renderer = StandaloneRenderer(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
                                   exposure=recipe.render.exposure)
     log.info("rendering with Mitsuba variant %s", renderer.variant)
-    writers = [WRITERS[name](out) for name in recipe.output.writers]
+    writers = make_writers(recipe, out)
+    have = [w.completed() for w in writers]
+    done = set.intersection(*have) if writers else set()
+    todo = [i for i in range(recipe.frames) if i not in done]
+    if done:
+        log.info("resuming: %d of %d frames are already written", recipe.frames - len(todo), recipe.frames)
     keep = recipe.output.contact_sheet
     sheet_frames: list[dict] = []
     totals: dict[str, float] = {}
     start = time.perf_counter()
     try:
-        for i in range(recipe.frames):
+        for n, i in enumerate(todo):
             spec = sample_frame(recipe, recipe.seed, i, scene)
             data = renderer.render(spec)
             for key, value in data.pop("timing").items():
                 totals[key] = totals.get(key, 0.0) + value
             t0 = time.perf_counter()
             payload = to_annotator_layout(data, i)
-            for writer in writers:
-                writer.write(payload)
+            for writer, already in zip(writers, have):
+                if i not in already:  # a writer that has the frame keeps it: no duplicates on resume
+                    writer.write(payload)
             totals["write"] = totals.get("write", 0.0) + time.perf_counter() - t0
             if len(sheet_frames) < keep:
                 sheet_frames.append(data)
             if progress:
-                progress(i + 1, recipe.frames)
+                progress(recipe.frames - len(todo) + n + 1, recipe.frames)
     finally:
         for writer in writers:
             writer.on_final_frame()
         stage.GetSessionLayer().Clear()
     sheet = contact_sheet(sheet_frames, out / "contact_sheet.png") if sheet_frames else None
-    return GenerateResult(out, recipe.frames, time.perf_counter() - start, sheet, renderer.variant, totals)
+    return GenerateResult(out, len(todo), time.perf_counter() - start, sheet, renderer.variant, totals)

@@ -271,15 +271,42 @@ class RenderConfig(_Model):
         return v
 
 
-WriterName = Literal["basic"]
+WriterName = Literal["basic", "coco", "yolo", "webdataset"]
+
+
+class CocoOptions(_Model):
+    """COCO writer (output.dir/coco)."""
+
+    categories: Literal["parts", "defects", "both"] = Field(default="both", description="Which objects become annotations.")
+    skip_classes: list[str] = Field(default=["table", "bin"], description="Classes left out (e.g. fixtures).")
+
+
+class YoloOptions(_Model):
+    """YOLO writer (output.dir/yolo, Ultralytics layout)."""
+
+    task: Literal["detect", "segment"] = Field(default="detect", description="Boxes, or polygons traced from masks.")
+    objects: Literal["parts", "defects", "both"] = Field(default="both", description="Which objects get labels.")
+    val_fraction: float = Field(default=0.2, ge=0, le=1, description="Share of frames in the val split.")
+    skip_classes: list[str] = Field(default=["table", "bin"], description="Classes left out.")
+
+
+class WebDatasetOptions(_Model):
+    """WebDataset writer (output.dir/webdataset)."""
+
+    shard_size: int = Field(default=256, ge=1, description="Samples per tar shard.")
 
 
 class OutputConfig(_Model):
     """Where and how frames are written."""
 
     dir: str = Field(default="out/dataset", description="Output directory, relative to the working directory.")
-    writers: list[WriterName] = Field(default=["basic"], min_length=1, description="Writers to run.")
+    writers: list[WriterName] = Field(default=["basic"], min_length=1,
+                                      description="Writers to run: basic (at dir), coco, yolo, webdataset (subfolders).")
     contact_sheet: int = Field(default=8, ge=0, le=64, description="Frames in contact_sheet.png; 0 = none.")
+    overwrite: bool = Field(default=False, description="Start over in a folder that holds another recipe's frames.")
+    coco: CocoOptions = Field(default_factory=CocoOptions, description="COCO options.")
+    yolo: YoloOptions = Field(default_factory=YoloOptions, description="YOLO options.")
+    webdataset: WebDatasetOptions = Field(default_factory=WebDatasetOptions, description="WebDataset options.")
 
 
 class Recipe(_Model):
@@ -305,6 +332,13 @@ class Recipe(_Model):
         if dup:
             raise ValueError(f"light names must be unique, repeated: {sorted(dup)}")
         return self
+
+    def content_hash(self) -> str:
+        """What makes frames what they are (not how many, nor where they go): resume checks this."""
+        import hashlib
+
+        body = self.model_dump_json(exclude={"frames", "output", "name"})
+        return hashlib.sha1(body.encode()).hexdigest()[:16]
 
     def usd_path(self) -> Path:
         """Absolute path of the twin."""

@@ -128,7 +128,9 @@ def annotate(space: LabelSpace, mesh_map: np.ndarray, layers: list[np.ndarray], 
             "idToSemantics": {str(i): {"class": space.class_name(int(space.instance_to_semantic[i]) if i >= 2 else i)}
                               for i in present_inst},
         },
-        "semantic_segmentation": {"data": semantic.astype(np.uint32), "idToLabels": _sem_labels(space, set(present_sem))},
+        "semantic_segmentation": {"data": semantic.astype(np.uint32), "idToLabels": _sem_labels(space, set(present_sem)),
+                                  # every class of the twin (parts then defects), for writers that need them upfront
+                                  "classes": {str(i): c for c, i in space.class_id.items()}},
         "bounding_box_2d_tight": bbox2d(inst_ids, vis_box),
         "bounding_box_2d_loose": bbox2d(loose_ids, full_box),
         "bounding_box_3d": _bbox3d(space, stage, loose_ids, occlusion),

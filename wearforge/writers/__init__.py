@@ -1,8 +1,12 @@
 """Writers: one module per output format, all with Replicator's Writer interface."""
 
-from wearforge.writers.base import Writer, to_annotator_layout
+from wearforge.writers.base import FileWriter, Writer, to_annotator_layout
 from wearforge.writers.basic import BasicLayoutWriter
+from wearforge.writers.coco import CocoWriter
+from wearforge.writers.webdataset import WebDatasetWriter
+from wearforge.writers.yolo import YoloWriter
 
-WRITERS = {"basic": BasicLayoutWriter}
+WRITERS = {"basic": BasicLayoutWriter, "coco": CocoWriter, "yolo": YoloWriter, "webdataset": WebDatasetWriter}
 
-__all__ = ["WRITERS", "BasicLayoutWriter", "Writer", "to_annotator_layout"]
+__all__ = ["WRITERS", "BasicLayoutWriter", "CocoWriter", "FileWriter", "WebDatasetWriter", "Writer", "YoloWriter",
+           "to_annotator_layout"]

@@ -130,38 +130,136 @@ def _json_default(value: Any) -> Any:
 
 
 class BackgroundFiles:
-    """Encode and write files on worker threads with a bound on frames in flight (back-pressure).
+    """Encode and write files on worker threads with a bound on jobs in flight (back-pressure).
 
-    OpenCV and zlib release the GIL, so encoding overlaps the next frame's rendering.
+    OpenCV, zlib and pycocotools release the GIL, so encoding overlaps the next frame's rendering.
+    Jobs may belong to a frame; ``on_frame_done(frame)`` runs once all of that frame's jobs finished.
     """
 
-    def __init__(self, workers: int = 2, max_pending: int = 64):
+    def __init__(self, workers: int = 2, max_pending: int = 64, on_frame_done: Callable[[int], None] | None = None):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wearforge-writer")
         self._slots = threading.BoundedSemaphore(max_pending)
         self._futures: list[Future] = []
         self._lock = threading.Lock()
+        self._open: dict[int, int] = {}
+        self._sealed: set[int] = set()
+        self._on_frame_done = on_frame_done
 
-    def submit(self, path: Path, make_bytes: Callable[[], bytes]) -> None:
+    def run(self, job: Callable[[], None], frame: int | None = None) -> None:
+        """Run ``job`` on a worker thread (blocks while too many jobs are pending)."""
         self._slots.acquire()
+        if frame is not None:
+            with self._lock:
+                self._open[frame] = self._open.get(frame, 0) + 1
 
-        def job() -> None:
+        def wrapped() -> None:
             try:
-                atomic_write_bytes(path, make_bytes())
+                job()
             finally:
                 self._slots.release()
+            if frame is not None:
+                self._finish(frame)
 
-        future = self._pool.submit(job)
+        future = self._pool.submit(wrapped)
         with self._lock:
             self._futures = [f for f in self._futures if not f.done() or f.exception()]
             self._futures.append(future)
 
-    def flush(self) -> None:
-        """Wait for every pending file; re-raise the first failure."""
+    def submit(self, path: Path, make_bytes: Callable[[], bytes], frame: int | None = None) -> None:
+        """Write ``make_bytes()`` to ``path`` atomically on a worker thread."""
+        self.run(lambda: atomic_write_bytes(path, make_bytes()), frame)
+
+    def seal(self, frame: int) -> None:
+        """No more jobs will be added for ``frame`` (it may complete now)."""
         with self._lock:
-            futures, self._futures = self._futures, []
-        for f in futures:
-            f.result()
+            self._sealed.add(frame)
+            done = self._open.get(frame, 0) == 0
+        if done:
+            self._complete(frame)
+
+    def _finish(self, frame: int) -> None:
+        with self._lock:
+            self._open[frame] -= 1
+            done = self._open[frame] == 0 and frame in self._sealed
+        if done:
+            self._complete(frame)
+
+    def _complete(self, frame: int) -> None:
+        with self._lock:
+            self._open.pop(frame, None)
+            self._sealed.discard(frame)
+        if self._on_frame_done:
+            self._on_frame_done(frame)
+
+    def flush(self) -> None:
+        """Wait for every pending job; re-raise the first failure."""
+        while True:
+            with self._lock:
+                futures, self._futures = self._futures, []
+            if not futures:
+                return
+            for f in futures:
+                f.result()
 
     def close(self) -> None:
         self.flush()
         self._pool.shutdown(wait=True)
+
+
+class FileWriter(Writer):
+    """A writer that owns a folder: background encoding, a manifest of completed frames, resume.
+
+    ``manifest.json`` lists the frames whose files are all on disk; it is rewritten atomically as frames
+    complete, so after a crash a restarted run renders exactly the missing frames again.
+    """
+
+    name = "files"
+
+    def __init__(self, output_dir: str | Path, workers: int = 2, run_info: dict | None = None):
+        self.output_dir = Path(output_dir)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.run_info = dict(run_info or {})
+        self._done_lock = threading.Lock()
+        self.done: set[int] = set(self.read_manifest(self.output_dir).get("frames", []))
+        self._files = BackgroundFiles(workers=workers, on_frame_done=self._frame_done)
+        self._count = 0
+        self._since_manifest = 0
+
+    @staticmethod
+    def read_manifest(folder: Path) -> dict:
+        path = Path(folder) / "manifest.json"
+        if not path.is_file():
+            return {}
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def completed(self) -> set[int]:
+        """Frames already written by this writer (from a previous run too)."""
+        with self._done_lock:
+            return set(self.done)
+
+    def _frame_done(self, frame: int) -> None:
+        with self._done_lock:
+            self.done.add(frame)
+            self._since_manifest += 1
+            due = self._since_manifest >= 16
+        if due:
+            self.write_manifest()
+
+    def write_manifest(self) -> None:
+        with self._done_lock:
+            frames = sorted(self.done)
+            self._since_manifest = 0
+        atomic_write_bytes(self.output_dir / "manifest.json", json.dumps(
+            {"writer": self.name, **self.run_info, "count": len(frames), "frames": frames}).encode())
+
+    def next_index(self, annotators: dict) -> int:
+        n = frame_index(annotators, self._count)
+        self._count += 1
+        return n
+
+    def on_final_frame(self) -> None:
+        self._files.close()
+        self.write_manifest()

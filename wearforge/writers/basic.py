@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from wearforge import __version__
-from wearforge.writers.base import (BackgroundFiles, Writer, atomic_write_bytes, encode_png, frame_index,
-                                    json_bytes, npy_bytes, per_render_product)
+from wearforge.writers.base import FileWriter, atomic_write_bytes, encode_png, json_bytes, npy_bytes, per_render_product
 
 ALL_ANNOTATORS = ("rgb", "normals", "distance_to_camera", "distance_to_image_plane", "semantic_segmentation",
                   "instance_segmentation", "bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d",
@@ -59,19 +58,18 @@ def colorize_normals(normals: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha], -1)
 
 
-class BasicLayoutWriter(Writer):
+class BasicLayoutWriter(FileWriter):
     """Writes Replicator BasicWriter's files (names, dtypes, JSON shapes) so existing readers work."""
 
+    name = "basic"
+
     def __init__(self, output_dir: str | Path, annotators: tuple[str, ...] = ALL_ANNOTATORS,
-                 colorize_segmentation: bool = True, frame_padding: int = 4, workers: int = 2):
-        self.output_dir = Path(output_dir)
+                 colorize_segmentation: bool = True, frame_padding: int = 4, workers: int = 2,
+                 run_info: dict | None = None):
+        super().__init__(output_dir, workers, run_info)
         self.annotators = set(annotators)
         self.colorize = colorize_segmentation
         self.padding = frame_padding
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        self._files = BackgroundFiles(workers=workers)
-        self._count = 0
-        self._written: list[int] = []
         atomic_write_bytes(self.output_dir / "metadata.txt", json_bytes({
             "writer": "BasicWriter layout (wearforge)", "wearforge_version": __version__,
             "annotators": sorted(self.annotators), "colorize_segmentation": self.colorize}))
@@ -79,18 +77,19 @@ class BasicLayoutWriter(Writer):
     def write(self, data: dict) -> None:
         products = per_render_product(data)
         multi = len(products) > 1
+        first = next(iter(products.values()))
+        n = self.next_index(first)
+        self._frame = n
         for rp, annos in products.items():
             prefix = f"{rp}/" if multi else ""
-            n = frame_index(annos, self._count)
             tag = f"{n:0{self.padding}d}"
             for name, payload in annos.items():
                 if name in self.annotators and payload is not None:
                     self._write_annotator(name, payload, f"{prefix}{{}}_{tag}")
-            self._written.append(n)
-        self._count += 1
+        self._files.seal(n)
 
     def _submit(self, rel: str, make) -> None:
-        self._files.submit(self.output_dir / rel, make)
+        self._files.submit(self.output_dir / rel, make, self._frame)
 
     def _write_annotator(self, name: str, payload: dict, pattern: str) -> None:
         stem = pattern.format(name)
@@ -137,11 +136,6 @@ class BasicLayoutWriter(Writer):
         for field, rel in mappings.items():
             table = {key(k): v for k, v in payload.get(field, {}).items() if key(k) is not None}
             self._submit(f"{rel}.json", lambda v=table: json_bytes(v))
-
-    def on_final_frame(self) -> None:
-        self._files.close()
-        atomic_write_bytes(self.output_dir / "manifest.json", json.dumps(
-            {"frames": sorted(self._written), "count": len(self._written)}).encode())
 
 
 def read_labels(path: Path) -> dict[str, Any]:

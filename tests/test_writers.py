@@ -1,0 +1,237 @@
+"""Every writer's output read back by its own independent reader and compared with the annotations."""
+
+import json
+import tarfile
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from wearforge.errors import InputError
+from wearforge.generate import generate
+from wearforge.recipe import load_recipe
+from wearforge.render.frame import StandaloneRenderer
+from wearforge.scenario import sample_frame
+from wearforge.stage import open_stage, read_scene
+from wearforge.writers.base import atomic_write_bytes
+from wearforge.writers.yolo import split_of
+
+W, H = 64, 48
+
+
+def recipe_dict(out, frames=3, **output):
+    return {
+        "scene": {"usd": "asset:inspection_cell", "parts": [{"path": "/World/Parts/*"}]},
+        "camera": {"position": [0.5, -0.9, 1.45], "look_at": [-0.05, 0.0, 0.8]},
+        "randomizers": {
+            "camera": {"orbit": {"target": [-0.05, 0, 0.8], "distance": {"uniform": [0.7, 0.9]},
+                                 "azimuth": {"uniform": [-120, -60]}, "elevation": 45}},
+            "wear": [{"parts": "class:pipe_spool", "resolution": 128,
+                      "layers": [{"type": "rust", "params": {"coverage": 0.5}}, {"type": "scratches", "params": {"count": 6}}]}]},
+        "render": {"resolution": [W, H], "spp": 2}, "frames": frames, "seed": 5,
+        "output": {"dir": str(out), "writers": ["basic", "coco", "yolo", "webdataset"], "contact_sheet": 0,
+                   "webdataset": {"shard_size": 2}, "yolo": {"val_fraction": 0.5}, **output},
+    }
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    import yaml as _yaml
+
+    root = tmp_path_factory.mktemp("writers")
+    path = root / "recipe.yaml"
+    path.write_text(_yaml.safe_dump(recipe_dict(root / "out")))
+    recipe = load_recipe(path)
+    result = generate(recipe)
+    stage = open_stage(recipe.usd_path())
+    renderer = StandaloneRenderer(stage)
+    scene = read_scene(recipe, stage)
+    frames = {i: renderer.render(sample_frame(recipe, None, i, scene)) for i in range(recipe.frames)}
+    return recipe, result.output_dir, frames
+
+
+def objects(frame, skip=("table", "bin")):
+    """(category id, mask) of every part and defect the writers should have written."""
+    out = []
+    inst = frame["instance_segmentation"]
+    for key, path in inst["idToLabels"].items():
+        i = int(key)
+        if i >= 2 and inst["idToSemantics"][key]["class"] not in skip:
+            mask = inst["data"] == i
+            out.append((int(frame["semantic_segmentation"]["data"][mask][0]), mask))
+    d = frame["defect_instances"]
+    for row in d["data"]:
+        out.append((int(row["semanticId"]), d["mask"] == row["instanceId"]))
+    return out
+
+
+def test_coco_loads_in_pycocotools_with_exact_masks_and_perfect_self_ap(dataset):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    recipe, out, frames = dataset
+    coco = COCO(str(out / "coco" / "instances.json"))
+    names = {c["name"] for c in coco.loadCats(coco.getCatIds())}
+    assert {"pipe_spool", "gear", "rust"} <= names and not names & {"table", "bin"}
+    assert sorted(img["frame_index"] for img in coco.loadImgs(coco.getImgIds())) == [0, 1, 2]
+    for img in coco.loadImgs(coco.getImgIds()):
+        frame = frames[img["frame_index"]]
+        assert (out / "coco" / img["file_name"]).is_file()
+        assert json.loads((out / "coco" / img["frame_spec"]).read_text()) == frame["frame_spec"]["data"]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img["id"]))
+        expected = objects(frame)
+        assert len(anns) == len(expected) > 0
+        for ann, (cid, mask) in zip(anns, expected):
+            decoded = coco.annToMask(ann).astype(bool)
+            assert decoded.sum() == ann["area"] and ann["iscrowd"] == 0
+            assert ann["category_id"] == cid and np.array_equal(decoded, mask)
+            ys, xs = np.nonzero(mask)
+            assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+    results = [{**a, "score": 1.0} for a in coco.loadAnns(coco.getAnnIds())]
+    for iou in ("bbox", "segm"):
+        ev = COCOeval(coco, coco.loadRes(results), iou)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+        assert ev.stats[0] == pytest.approx(1.0), iou
+
+
+def test_yolo_layout_labels_and_split(dataset):
+    recipe, out, frames = dataset
+    data = yaml.safe_load((out / "yolo" / "data.yaml").read_text())
+    assert data["train"] == "images/train" and data["val"] == "images/val"
+    names = data["names"]
+    assert list(names) == list(range(len(names))) and "rust" in names.values()
+    for i, frame in frames.items():
+        split = split_of(i, 0.5)
+        image = out / "yolo" / "images" / split / f"frame_{i:06d}.png"
+        labels = (out / "yolo" / "labels" / split / f"frame_{i:06d}.txt").read_text().split("\n")
+        assert image.is_file() and cv2.imread(str(image)).shape == (H, W, 3)
+        rows = [line.split() for line in labels if line]
+        expected = objects(frame)
+        assert len(rows) == len(expected)
+        for row, (cid, mask) in zip(rows, expected):
+            cls, cx, cy, bw, bh = int(row[0]), *map(float, row[1:])
+            assert names[cls] == frame["semantic_segmentation"]["classes"][str(cid)]
+            ys, xs = np.nonzero(mask)
+            assert (cx - bw / 2) * W == pytest.approx(xs.min(), abs=1e-3)
+            assert (cx + bw / 2) * W == pytest.approx(xs.max() + 1, abs=1e-3)
+            assert (cy - bh / 2) * H == pytest.approx(ys.min(), abs=1e-3)
+            assert (cy + bh / 2) * H == pytest.approx(ys.max() + 1, abs=1e-3)
+    assert {split_of(i, 0.5) for i in range(200)} == {"train", "val"}
+    assert [split_of(i, 0.5) for i in range(50)] == [split_of(i, 0.5) for i in range(50)]
+
+
+def test_yolo_segment_polygons_trace_the_masks(tmp_path):
+    from wearforge.writers.yolo import polygon
+
+    mask = np.zeros((48, 64), bool)
+    cv2.circle(mask.view(np.uint8), (30, 20), 12, 1, -1)
+    poly = polygon(mask)
+    back = np.zeros_like(mask, np.uint8)
+    cv2.fillPoly(back, [np.round(poly).astype(np.int32)], 1)
+    iou = (back.astype(bool) & mask).sum() / (back.astype(bool) | mask).sum()
+    assert iou > 0.9
+
+
+def test_webdataset_shards_read_back_losslessly(dataset):
+    import webdataset as wds
+
+    recipe, out, frames = dataset
+    shards = sorted((out / "webdataset").glob("shard-*.tar"))
+    assert [s.name for s in shards] == ["shard-000000.tar", "shard-000001.tar"]
+    assert not list((out / "webdataset").glob("*.tmp"))
+    with tarfile.open(shards[0]) as tar:
+        names = tar.getnames()
+    assert names[:5] == ["00000000.png", "00000000.depth.npy", "00000000.seg.png", "00000000.defects.png",
+                         "00000000.json"]
+    seen = []
+    for sample in wds.WebDataset([str(s) for s in shards], shardshuffle=False).decode("rgb8"):
+        meta = sample["json"]
+        i = meta["frame_index"]
+        seen.append(i)
+        frame = frames[i]
+        assert sample["depth.npy"].dtype == np.float32
+        assert np.array_equal(sample["depth.npy"], frame["distance_to_camera"]["data"])
+        assert np.array_equal(sample["png"], frame["rgb"]["data"][..., :3])
+        assert meta["frame_spec"] == frame["frame_spec"]["data"]
+        assert len(meta["defects"]["instances"]) == len(frame["defect_instances"]["data"])
+    assert seen == [0, 1, 2]
+    # 16-bit label images survive exactly (read with the raw tar, decoded by OpenCV)
+    with tarfile.open(shards[0]) as tar:
+        seg = cv2.imdecode(np.frombuffer(tar.extractfile("00000001.seg.png").read(), np.uint8), cv2.IMREAD_UNCHANGED)
+        defects = cv2.imdecode(np.frombuffer(tar.extractfile("00000001.defects.png").read(), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert seg.dtype == np.uint16 and np.array_equal(seg, frames[1]["instance_segmentation"]["data"])
+    assert np.array_equal(defects, frames[1]["defect_segmentation"]["data"])
+
+
+def test_every_writer_keeps_a_manifest_of_its_frames(dataset):
+    recipe, out, frames = dataset
+    for folder in (out, out / "coco", out / "yolo", out / "webdataset"):
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["frames"] == [0, 1, 2] and manifest["recipe_hash"] == recipe.content_hash()
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_resume_appends_without_duplicates_and_refuses_another_recipe(tmp_path, write_recipe):
+    first = generate(load_recipe(write_recipe(recipe_dict(tmp_path / "out", frames=2))))
+    assert first.frames == 2
+    # a crash after frame 1's files but before the manifest: drop it from one manifest
+    manifest = tmp_path / "out" / "yolo" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["frames"] = [0]
+    manifest.write_text(json.dumps(m))
+    more = generate(load_recipe(write_recipe(recipe_dict(tmp_path / "out", frames=4), "more")))
+    assert more.frames == 3  # frame 1 again (one writer lacked it), then 2 and 3
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(tmp_path / "out" / "coco" / "instances.json"))
+    assert sorted(img["frame_index"] for img in coco.dataset["images"]) == [0, 1, 2, 3]
+    ids = [a["id"] for a in coco.dataset["annotations"]]
+    assert len(ids) == len(set(ids))
+    import webdataset as wds
+
+    frames = [s["json"]["frame_index"] for s in wds.WebDataset(
+        sorted(str(p) for p in (tmp_path / "out" / "webdataset").glob("*.tar")), shardshuffle=False).decode()]
+    assert sorted(frames) == [0, 1, 2, 3]  # each frame once, even though frame 1 was rendered again
+    for folder in ("", "coco", "yolo", "webdataset"):
+        assert json.loads((tmp_path / "out" / folder / "manifest.json").read_text())["frames"] == [0, 1, 2, 3]
+    other = recipe_dict(tmp_path / "out", frames=4)
+    other["seed"] = 6
+    with pytest.raises(InputError, match="another recipe or seed"):
+        generate(load_recipe(write_recipe(other, "other")))
+    other["output"]["overwrite"] = True
+    assert generate(load_recipe(write_recipe(other, "other2"))).frames == 4
+
+
+def test_atomic_write_leaves_the_old_file_when_encoding_fails(tmp_path):
+    target = tmp_path / "a.json"
+    atomic_write_bytes(target, b"old")
+
+    class Boom(Exception):
+        pass
+
+    def explode():
+        raise Boom()
+
+    from wearforge.writers.base import BackgroundFiles
+
+    files = BackgroundFiles()
+    files.submit(target, explode)
+    with pytest.raises(Boom):
+        files.flush()
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_cli_selects_writers(tmp_path, write_recipe):
+    import subprocess
+    import sys
+
+    path = write_recipe(recipe_dict(tmp_path / "cli", frames=1))
+    proc = subprocess.run([sys.executable, "-m", "wearforge", "generate", str(path), "--writer", "coco",
+                           "--writer", "yolo"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "cli" / "coco" / "instances.json").is_file()
+    assert (tmp_path / "cli" / "yolo" / "data.yaml").is_file()
+    assert not (tmp_path / "cli" / "webdataset").exists() and not list((tmp_path / "cli").glob("rgb_*.png"))
