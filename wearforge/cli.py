@@ -79,7 +79,7 @@ def generate(
     frames: Annotated[Optional[int], typer.Option("--frames", "-n", help="Number of frames (overrides the recipe).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (overrides output.dir).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Master seed (overrides the recipe).")] = None,
-    writer: Annotated[Optional[list[str]], typer.Option("--writer", "-w", help="Writer to run (repeatable): basic, coco, yolo, webdataset.")] = None,
+    writer: Annotated[Optional[list[str]], typer.Option("--writer", "-w", help="Writer to run (repeatable): basic, coco, yolo, webdataset, stream.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in a folder holding another recipe's frames.")] = False,
     set_: SetOpt = None,
 ) -> None:

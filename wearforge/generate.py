@@ -57,6 +57,11 @@ def make_writers(recipe: Recipe, out: Path) -> list:
                                          tuple(o.yolo.skip_classes), run_info=info))
         elif name == "webdataset":
             writers.append(WRITERS[name](out / "webdataset", o.webdataset.shard_size, run_info=info))
+        elif name == "stream":
+            try:
+                writers.append(WRITERS[name](o.stream.endpoint, o.stream.queue, o.stream.wait_timeout))
+            except Exception as exc:  # zmq.ZMQError: address in use, bad endpoint
+                raise InputError(f"cannot bind {o.stream.endpoint}: {exc}", field="output.stream.endpoint") from None
     return writers
 
 
@@ -96,9 +101,13 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     renderer = StandaloneRenderer(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
                                   exposure=recipe.render.exposure)
     log.info("rendering with Mitsuba variant %s", renderer.variant)
+    from wearforge.writers import FileWriter
+
     writers = make_writers(recipe, out)
-    have = [w.completed() for w in writers]
-    done = set.intersection(*have) if writers else set()
+    # file writers remember what they wrote; a live stream takes every frame rendered in this run
+    have = [w.completed() if isinstance(w, FileWriter) else set() for w in writers]
+    tracked = [h for w, h in zip(writers, have) if isinstance(w, FileWriter)]
+    done = set.intersection(*tracked) if tracked else set()
     todo = [i for i in range(recipe.frames) if i not in done]
     if done:
         log.info("resuming: %d of %d frames are already written", recipe.frames - len(todo), recipe.frames)

@@ -271,7 +271,7 @@ class RenderConfig(_Model):
         return v
 
 
-WriterName = Literal["basic", "coco", "yolo", "webdataset"]
+WriterName = Literal["basic", "coco", "yolo", "webdataset", "stream"]
 
 
 class CocoOptions(_Model):
@@ -296,17 +296,27 @@ class WebDatasetOptions(_Model):
     shard_size: int = Field(default=256, ge=1, description="Samples per tar shard.")
 
 
+class StreamOptions(_Model):
+    """Live stream to a training process (consumer: wearforge.stream.FrameStream)."""
+
+    endpoint: str = Field(default="tcp://127.0.0.1:5557", description="ZeroMQ endpoint the producer binds.")
+    queue: int = Field(default=8, ge=1, description="Frames kept until acknowledged; generation waits beyond.")
+    wait_timeout: float = Field(default=600.0, gt=0, description="Seconds to wait for a consumer before failing.")
+
+
 class OutputConfig(_Model):
     """Where and how frames are written."""
 
     dir: str = Field(default="out/dataset", description="Output directory, relative to the working directory.")
     writers: list[WriterName] = Field(default=["basic"], min_length=1,
-                                      description="Writers to run: basic (at dir), coco, yolo, webdataset (subfolders).")
+                                      description="Writers to run: basic (at dir), coco, yolo, webdataset (subfolders), "
+                                                  "stream (live, to a consumer).")
     contact_sheet: int = Field(default=8, ge=0, le=64, description="Frames in contact_sheet.png; 0 = none.")
     overwrite: bool = Field(default=False, description="Start over in a folder that holds another recipe's frames.")
     coco: CocoOptions = Field(default_factory=CocoOptions, description="COCO options.")
     yolo: YoloOptions = Field(default_factory=YoloOptions, description="YOLO options.")
     webdataset: WebDatasetOptions = Field(default_factory=WebDatasetOptions, description="WebDataset options.")
+    stream: StreamOptions = Field(default_factory=StreamOptions, description="Live stream options.")
 
 
 class Recipe(_Model):
