@@ -12,7 +12,6 @@ consumer over loopback TCP, against raw ZeroMQ PUSH/PULL of the same buffers (no
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import socket
 import statistics

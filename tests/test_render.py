@@ -192,7 +192,7 @@ def test_basic_writer_layout_round_trips(write_recipe, cell_recipe, tmp_path):
 
 def test_textures_are_bound_the_right_way_up(tmp_path, write_recipe):
     """A quadrant texture on a quad: st from the label pass and the rendered colour must agree."""
-    from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdShade
+    from pxr import Sdf, Usd, UsdGeom, UsdLux, UsdShade
 
     from wearforge.semantics import set_semantic_class
 

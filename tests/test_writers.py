@@ -55,7 +55,7 @@ def objects(frame, skip=("table", "bin")):
     """(category id, mask) of every part and defect the writers should have written."""
     out = []
     inst = frame["instance_segmentation"]
-    for key, path in inst["idToLabels"].items():
+    for key in inst["idToLabels"]:
         i = int(key)
         if i >= 2 and inst["idToSemantics"][key]["class"] not in skip:
             mask = inst["data"] == i

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 from pxr import Usd
@@ -14,8 +13,6 @@ from wearforge.render.usd_scene import read_frame_state, read_geometry
 from wearforge.render.wear_textures import WearTextures
 from wearforge.sensor import apply_sensor
 from wearforge.stage import apply_frame, up_vector
-
-log = logging.getLogger("wearforge.render")
 
 
 class StandaloneRenderer:
