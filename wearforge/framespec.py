@@ -114,6 +114,11 @@ class SensorSpec(_Spec):
     read_noise: float | None = None
     vignetting: float | None = None
     jpeg_quality: int | None = None
+    defocus_blur: float | None = None
+    motion_blur: float | None = None
+    motion_angle: float = 0.0
+    chromatic_aberration: float | None = None
+    distortion: list[float] | None = None  # Brown-Conrady (k1, k2, p1, p2, k3), OpenCV order
     seed: int = 0
 
 

@@ -226,7 +226,7 @@ class WearRandomizer(_Model):
 
 
 class SensorRandomizer(_Model):
-    """Photometric camera-sensor effects applied to rgb (labels are untouched)."""
+    """Camera-sensor effects. Photometric ones change rgb only; lens distortion warps rgb and every label."""
 
     exposure: Scalar | None = Field(default=None, description="Exposure compensation, EV (stops).")
     gain: Scalar | None = Field(default=None, description="Linear gain after exposure.")
@@ -236,6 +236,16 @@ class SensorRandomizer(_Model):
     read_noise: Scalar | None = Field(default=None, description="Gaussian read noise std, in linear [0, 1] units.")
     vignetting: Scalar | None = Field(default=None, description="Corner darkening 0..1 (cos^4-like falloff).")
     jpeg_quality: Scalar | None = Field(default=None, description="Re-compress rgb as JPEG at this quality 1..100.")
+    defocus_blur: Scalar | None = Field(default=None, description="Disk blur radius in pixels (photometric).")
+    motion_blur: Scalar | None = Field(default=None, description="Linear motion-blur length in pixels (photometric).")
+    motion_angle: Scalar | None = Field(default=None, description="Motion-blur direction, degrees from +x.")
+    chromatic_aberration: Scalar | None = Field(
+        default=None, description="Lateral chromatic aberration: red scaled by 1+a, blue by 1-a about the centre.")
+    k1: Scalar | None = Field(default=None, description="Brown-Conrady radial distortion k1 (<0 barrel, >0 pincushion).")
+    k2: Scalar | None = Field(default=None, description="Radial distortion k2.")
+    k3: Scalar | None = Field(default=None, description="Radial distortion k3.")
+    p1: Scalar | None = Field(default=None, description="Tangential distortion p1.")
+    p2: Scalar | None = Field(default=None, description="Tangential distortion p2.")
 
 
 class Randomizers(_Model):

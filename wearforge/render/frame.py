@@ -11,7 +11,8 @@ from wearforge.render.annotations import LabelSpace, annotate, annotate_defects
 from wearforge.render.mitsuba_backend import MitsubaBackend
 from wearforge.render.usd_scene import read_frame_state, read_geometry
 from wearforge.render.wear_textures import WearTextures
-from wearforge.sensor import apply_sensor
+from wearforge.render.mitsuba_backend import LabelBuffers
+from wearforge.sensor import apply_sensor, distortion_maps, remap
 from wearforge.stage import apply_frame, up_vector
 
 
@@ -46,6 +47,14 @@ class StandaloneRenderer:
         t2 = time.perf_counter()
         buffers = self.backend.label_pass(res)
         cam = state.camera
+        maps = distortion_maps(spec.sensor, res[0], res[1], cam.focal_length, cam.horizontal_aperture)
+        if maps is not None:  # lens distortion moves pixels: the image and every label buffer alike
+            linear = remap(linear, maps, labels=False)
+            buffers = LabelBuffers(mesh=remap(buffers.mesh, maps, True, -1), uv=remap(buffers.uv, maps, True),
+                                   position=remap(buffers.position, maps, True),
+                                   normal=remap(buffers.normal, maps, True),
+                                   unoccluded=[remap(layer.reshape(res[1], res[0]), maps, True, -1).ravel()
+                                               for layer in buffers.unoccluded])
         rgb = apply_sensor(linear, spec.sensor, self.exposure, cam.focal_length, cam.horizontal_aperture)
         data = annotate(self.labels, buffers.mesh, buffers.unoccluded, buffers.position, buffers.normal, cam,
                         self.stage, res)
