@@ -242,3 +242,37 @@ def test_textures_are_bound_the_right_way_up(tmp_path, write_recipe):
         assert colour.argmax() == channel and colour[channel] > 2 * np.delete(colour, channel).max() + 1
     # looking down with image-up = +Y: the st (0, 1) corner (red) is at the top-left of the image
     assert rgb[20, 20].argmax() == 0 and rgb[44, 20].argmax() == 2
+
+
+def test_a_moved_light_lights_the_faces_it_now_faces(write_recipe, cube):
+    """Orbit the only light from one side of the cube to the other: the lit side follows."""
+    normals_of, lum_of = {}, {}
+    for side, azimuth in (("east", 0.0), ("west", 180.0)):
+        recipe = load_recipe(write_recipe({
+            "scene": {"usd": str(cube)}, "camera": {"position": [0.0, -3.0, 1.2], "look_at": [0.0, 0.0, 0.1]},
+            "randomizers": {"lights": [{"light": "/World/Dome", "intensity": 0.0},
+                                       {"type": "sphere", "count": 1, "intensity": 80.0, "radius": 0.2,
+                                        "orbit": {"target": [0, 0, 0], "distance": 2.5, "azimuth": azimuth,
+                                                  "elevation": 10}}]},
+            "render": {"resolution": [W, H], "spp": 16}}, side))
+        spec = sample_frame(recipe, None, 0)
+        assert [light.create for light in spec.lights if light.create] == ["sphere"]
+        data = StandaloneRenderer(open_stage(cube)).render(spec)
+        normals_of[side] = data["normals"]["data"][..., :3]
+        lum_of[side] = data["rgb"]["data"][..., :3].astype(float).mean(-1)
+    n = normals_of["east"]
+    east, west = n[..., 0] > 0.3, n[..., 0] < -0.3
+    assert east.sum() > 30 and west.sum() > 30
+    assert lum_of["east"][east].mean() > lum_of["east"][west].mean() + 30
+    assert lum_of["west"][west].mean() > lum_of["west"][east].mean() + 30
+
+
+def test_dome_images_light_the_scene_from_a_folder(write_recipe, cell_recipe):
+    recipe = load_recipe(write_recipe({**cell_recipe, "randomizers": {"lights": [
+        {"type": "dome", "texture_folder": "asset:hdri", "intensity": {"uniform": [0.5, 1.5]}}]}}))
+    specs = [sample_frame(recipe, None, i) for i in range(12)]
+    textures = {light.texture for s in specs for light in s.lights if light.create == "dome"}
+    assert {p.split("/")[-1] for p in textures} == {"factory_hall.hdr", "studio_softboxes.hdr"}
+    stage = open_stage(recipe.usd_path())
+    data = StandaloneRenderer(stage).render(specs[0])
+    assert data["rgb"]["data"][..., :3].mean() > 10

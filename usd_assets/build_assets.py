@@ -6,6 +6,7 @@ Parts (each its own file, referenced by inspection_cell.usda):
   bracket.usda     3 mm sheet-metal L-bracket with a 90 deg bend and three holes
   table.usda       inspection table (support surface)
   bin.usda         open parts bin
+  hdri/*.hdr       two small lat-long environments (studio softboxes, factory hall) for dome lights
 Units are metres (metersPerUnit = 1), Z up. Every mesh has clean, non-overlapping UVs, vertex
 normals, a UsdPreviewSurface material, UsdPhysics collider/rigid body/mass/material and a class label.
 """
@@ -388,6 +389,52 @@ def _aim(xformable, eye, target) -> None:
     api.SetRotate(Gf.Vec3f(*r), UsdGeom.XformCommonAPI.RotationOrderXYZ)
 
 
+def latlong(width: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Azimuth and elevation (radians) of every texel of a lat-long image (row 0 = straight up)."""
+    h = width // 2
+    az = (np.arange(width) + 0.5) / width * 2 * np.pi - np.pi
+    el = np.pi / 2 - (np.arange(h) + 0.5) / h * np.pi
+    return np.meshgrid(az, el)
+
+
+def _box(az, el, az0, el0, half_w, half_h) -> np.ndarray:
+    d = np.angle(np.exp(1j * (az - az0)))
+    return ((np.abs(d) < half_w) & (np.abs(el - el0) < half_h)).astype(np.float32)
+
+
+def studio_hdri() -> np.ndarray:
+    """Photo studio: grey sweep, two large softboxes and a ceiling strip (linear RGB radiance)."""
+    az, el = latlong()
+    up = np.clip(el / (np.pi / 2), 0, 1)[..., None]
+    img = np.where(el[..., None] > 0, 0.12 + 0.25 * up, 0.05) * np.ones(3, np.float32)
+    for az0, el0, power in ((np.radians(40), np.radians(35), 9.0), (np.radians(-150), np.radians(25), 4.0)):
+        img += _box(az, el, az0, el0, np.radians(14), np.radians(12))[..., None] * power * np.array([1.0, 0.98, 0.95])
+    img += _box(az, el, 0.0, np.radians(80), np.pi, np.radians(4))[..., None] * 3.0
+    return img.astype(np.float32)
+
+
+def factory_hdri() -> np.ndarray:
+    """Factory hall: warm high-bay lamps, a window band with mullions, concrete floor and walls."""
+    az, el = latlong()
+    img = np.where(el[..., None] > 0, np.array([0.07, 0.075, 0.085]), np.array([0.045, 0.04, 0.035])).astype(np.float32)
+    window = _box(az, el, 0.0, np.radians(18), np.pi, np.radians(7)) * (np.cos(az * 24) > -0.6)
+    img += window[..., None] * np.array([1.6, 1.8, 2.2], np.float32)
+    for ring in (np.radians(55), np.radians(72)):
+        for k in range(8):
+            a0 = -np.pi + (k + 0.5) * np.pi / 4 + (0.2 if ring > 1.1 else 0.0)
+            img += _box(az, el, a0, ring, np.radians(3), np.radians(2))[..., None] * np.array([30.0, 24.0, 16.0])
+    return img.astype(np.float32)
+
+
+def write_hdris() -> None:
+    import cv2
+
+    folder = OUT / "hdri"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, img in (("studio_softboxes", studio_hdri()), ("factory_hall", factory_hdri())):
+        cv2.imwrite(str(folder / f"{name}.hdr"), img[..., ::-1])
+
+
 def main(out_dir: Path = HERE) -> None:
     global OUT
     OUT = Path(out_dir)
@@ -398,6 +445,7 @@ def main(out_dir: Path = HERE) -> None:
     write_table()
     write_bin()
     write_cell()
+    write_hdris()
     print(f"wrote twins to {OUT}")
 
 

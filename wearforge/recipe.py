@@ -131,9 +131,19 @@ class MaterialRandomizer(_Model):
 
 
 class LightRandomizer(_Model):
-    """Per-frame values of one light (a recipe light by name or a twin light by prim path)."""
+    """Per-frame values of existing lights (``light``), or new lights each frame (``count`` and ``type``)."""
 
-    light: str = Field(description="Recipe light name, or prim path / glob of UsdLux lights in the twin.")
+    light: str | None = Field(default=None, description="Recipe light name, or prim path / glob of UsdLux lights in "
+                                                        "the twin. Leave out to create ``count`` new lights per frame.")
+    count: Scalar | None = Field(default=None, description="New lights per frame (rounded; without ``light``).")
+    type: Name | None = Field(default=None, description="Type of each new light: distant, sphere, rect, disk, dome.")
+    look_at: Vec3 | None = Field(default=None, description="Point new lights face (default: the orbit target or origin).")
+    radius: Scalar | None = Field(default=None, description="Sphere/disk radius.")
+    width: Scalar | None = Field(default=None, description="Rect width.")
+    height: Scalar | None = Field(default=None, description="Rect height.")
+    texture: Name | None = Field(default=None, description="Dome lat-long image(s), relative to the recipe "
+                                                            "(asset:hdri/NAME for the bundled ones).")
+    texture_folder: str | None = Field(default=None, description="Pick a dome image from this folder each frame.")
     intensity: Scalar | None = Field(default=None, description="inputs:intensity.")
     exposure: Scalar | None = Field(default=None, description="inputs:exposure.")
     color_temperature: Scalar | None = Field(default=None, description="Kelvin.")
@@ -145,6 +155,12 @@ class LightRandomizer(_Model):
     def _exclusive(self) -> "LightRandomizer":
         if self.position is not None and self.orbit is not None:
             raise ValueError("position and orbit are exclusive")
+        if self.light is None and self.type is None:
+            raise ValueError("give either 'light' (lights to change) or 'type' (lights to create)")
+        if self.light is not None and (self.count is not None or self.type is not None):
+            raise ValueError("'count' and 'type' create new lights; they do not go with 'light'")
+        if self.texture is not None and self.texture_folder is not None:
+            raise ValueError("texture and texture_folder are exclusive")
         return self
 
 
@@ -370,6 +386,14 @@ class Recipe(_Model):
         return p if p.is_absolute() else (self.base_dir / p).resolve()
 
 
+def resolve_file(spec: str, base_dir: Path) -> Path:
+    """'asset:REL' -> inside usd_assets/; otherwise a path relative to ``base_dir``."""
+    if spec.startswith(ASSET_PREFIX):
+        return ASSETS_DIR / spec[len(ASSET_PREFIX):]
+    p = Path(spec).expanduser()
+    return p if p.is_absolute() else (base_dir / p).resolve()
+
+
 def resolve_usd(spec: str, base_dir: Path) -> Path:
     """'asset:NAME' -> bundled twin; otherwise a path relative to ``base_dir``."""
     if spec.startswith(ASSET_PREFIX):
@@ -470,7 +494,26 @@ def _rebase_paths(data: dict, folder: Path) -> None:
         scene["usd"] = str(resolve_usd(scene["usd"], folder))
     for light in data.get("lights") or []:
         if isinstance(light, dict) and isinstance(light.get("texture"), str):
-            light["texture"] = str((folder / light["texture"]).resolve())
+            light["texture"] = str(resolve_file(light["texture"], folder))
+    for entry in (data.get("randomizers") or {}).get("lights") or []:
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("texture_folder"), str):
+            entry["texture_folder"] = str(resolve_file(entry["texture_folder"], folder))
+        if "texture" in entry:
+            entry["texture"] = _rebase_names(entry["texture"], folder)
+
+
+def _rebase_names(value: Any, folder: Path) -> Any:
+    """File names inside a name distribution (plain, choice, sequence) made absolute."""
+    if isinstance(value, str):
+        return value if value.startswith(ASSET_PREFIX) else str(resolve_file(value, folder))
+    if isinstance(value, list):
+        return [_rebase_names(v, folder) for v in value]
+    if isinstance(value, dict):
+        return {k: (_rebase_names(v, folder) if k in ("choice", "sequence", "items", "constant", "value") else v)
+                for k, v in value.items()}
+    return value
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -536,10 +579,30 @@ def validate_recipe(data: dict, source: str = "<recipe>", base_dir: Path = Path(
     if not usd.is_file():
         raise InputError(f"USD file not found: {usd}", source=source, field="scene.usd")
     for i, light in enumerate(recipe.lights):
-        if light.texture and not recipe.resolve(light.texture).is_file():
-            raise InputError(f"texture not found: {recipe.resolve(light.texture)}", source=source,
+        if light.texture and not resolve_file(light.texture, recipe.base_dir).is_file():
+            raise InputError(f"texture not found: {resolve_file(light.texture, recipe.base_dir)}", source=source,
                              field=f"lights.{i}.texture")
+    for i, entry in enumerate(recipe.randomizers.lights):
+        if entry.texture is not None:
+            for name in _names(entry.texture):
+                if not resolve_file(name, recipe.base_dir).is_file():
+                    raise InputError(f"texture not found: {resolve_file(name, recipe.base_dir)}", source=source,
+                                     field=f"randomizers.lights.{i}.texture")
+        if entry.texture_folder is not None and not dome_images(resolve_file(entry.texture_folder, recipe.base_dir)):
+            raise InputError(f"no .hdr/.exr/.png/.jpg images in {resolve_file(entry.texture_folder, recipe.base_dir)}",
+                             source=source, field=f"randomizers.lights.{i}.texture_folder")
     return recipe
+
+
+def _names(dist) -> list[str]:
+    return [dist.value] if hasattr(dist, "value") else list(dist.items)
+
+
+def dome_images(folder: Path) -> list[Path]:
+    """Lat-long images in a folder, sorted (so a choice by index is reproducible)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".hdr", ".exr", ".png", ".jpg", ".jpeg"))
 
 
 def format_validation_error(exc: ValidationError) -> str:

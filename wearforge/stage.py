@@ -211,6 +211,8 @@ def _check_selectors(recipe: Recipe, parts: list[PartInfo], lights: dict[str, st
                                  field=f"randomizers.{name}.{i}.parts")
     names = {light.name for light in recipe.lights}
     for i, item in enumerate(recipe.randomizers.lights):
+        if item.light is None:
+            continue
         if item.light not in names and not any(path_match(item.light, p) for p in lights):
             raise InputError(f"{item.light!r} is neither a recipe light nor a UsdLux light in the twin",
                              source=src, field=f"randomizers.lights.{i}.light")

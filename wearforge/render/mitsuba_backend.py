@@ -78,7 +78,7 @@ class MitsubaBackend:
         mats = tuple((tuple(sorted((k, v) for k, v in m.textures.items())), m.opacity < 1.0,
                       any(c > 0 for c in m.emissive), stacks[i].resolution if i in stacks else 0)
                      for i, m in enumerate(state.materials))
-        lights = tuple((l.path, l.type, l.texture) for l in state.lights)  # noqa: E741
+        lights = tuple((l.path, l.type, l.texture) for l in _one_dome(state.lights))  # noqa: E741
         lens = state.camera.aperture_radius > 0
         return mats, lights, lens, tuple(resolution), self.max_depth
 
@@ -89,7 +89,7 @@ class MitsubaBackend:
                        "integrator": {"type": "path", "max_depth": self.max_depth, "hide_emitters": False}}
         for i, (geo, mat) in enumerate(zip(self.meshes, state.materials)):
             scene[geo.key] = self._mesh(geo, mat, state.matrices[i], state.visible[i], stacks.get(i))
-        for light in state.lights:
+        for light in _one_dome(state.lights):
             scene[light.key] = self._light(light)
         scene["sensor"] = self._sensor(state.camera, resolution)
         self._scene = mi.load_dict(scene)
@@ -200,6 +200,8 @@ class MitsubaBackend:
             data = _load_texture(Texture(light.texture, "rgb", False))
             rot = np.eye(4)
             rot[:3, :3] = m[:3, :3] / np.linalg.norm(m[:3, :3], axis=0)
+            if light.z_up:  # Mitsuba's lat-long pole is +Y; a Z-up stage wants it along +Z
+                rot = rot @ np.array([[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
             return {"type": "envmap", "bitmap": mi.Bitmap(data), "to_world": _t(mi, rot),
                     "scale": float(np.mean(light.radiance))}
         return {"type": "constant", "radiance": rgb}
@@ -263,7 +265,7 @@ class MitsubaBackend:
             put(prefix + "clearcoat_gloss.value", 1.0 - mat.clearcoat_roughness, float)
             if mat.opacity < 1.0:
                 put(f"{geo.key}.bsdf.opacity.value", mat.opacity, float)
-        for light in state.lights:
+        for light in _one_dome(state.lights):
             self._update_light(light, put)
         cam = state.camera
         put("sensor.to_world", cam.matrix @ _USD_TO_MITSUBA_CAMERA, lambda m: _t(mi, m))
@@ -392,6 +394,24 @@ class MitsubaBackend:
         out = np.full(rid.shape, -1, np.int32)
         out[ok] = self._shape_lut[rid[ok]]
         return out
+
+
+_warned_domes = False
+
+
+def _one_dome(lights: list[LightState]) -> list[LightState]:
+    """Lights that emit; of several domes the strongest (Mitsuba takes one environment emitter).
+
+    A light switched off (zero radiance) leaves the scene, so its shape does not show as a black object.
+    """
+    global _warned_domes
+    lights = [light for light in lights if max(light.radiance) > 0]
+    domes = [light for light in lights if light.type == "dome"]
+    keep = max(domes, key=lambda d: float(np.mean(d.radiance)), default=None)
+    if len(domes) > 1 and not _warned_domes:
+        log.warning("%d dome lights; the standalone renderer uses the strongest, %s", len(domes), keep.path)
+        _warned_domes = True
+    return [light for light in lights if light.type != "dome" or light is keep]
 
 
 def _set_buffer(params, key: str, array: np.ndarray) -> None:

@@ -66,6 +66,7 @@ class LightState:
     height: float = 1.0
     angle: float = 0.53
     texture: str | None = None
+    z_up: bool = False  # stage up axis: lat-long images have their pole along it
 
 
 @dataclass
@@ -316,7 +317,8 @@ def read_light(prim: Usd.Prim, cache: UsdGeom.XformCache, index: int) -> LightSt
     else:
         state.type = "dome"
         tex = UsdLux.DomeLight(prim).GetTextureFileAttr().Get()
-        state.texture = tex.resolvedPath or None if tex is not None else None
+        state.texture = (tex.resolvedPath or tex.path or None) if tex is not None else None
+        state.z_up = UsdGeom.GetStageUpAxis(prim.GetStage()) == UsdGeom.Tokens.z
     if state.type in ("sphere", "rect", "disk") and lux.GetNormalizeAttr().Get():
         state.radiance = tuple(np.asarray(state.radiance) / max(area, 1e-12))
     return state
