@@ -164,6 +164,17 @@ class LightRandomizer(_Model):
         return self
 
 
+class Scatter(_Model):
+    """Place parts on a support surface (Z-up stages) without interpenetration, yaw drawn uniformly."""
+
+    surface: str = Field(description="Prim path of the support (its meshes are ray-cast from above).")
+    margin: float = Field(default=0.01, ge=0, description="Keep parts this far inside the surface's edges.")
+    gap: float = Field(default=0.005, ge=0, description="Minimum clearance between parts' footprints.")
+    drop_height: float = Field(default=0.0, ge=0, description="Lift above the surface (a settle step drops them).")
+    flatness: float = Field(default=0.002, ge=0, description="Largest height change allowed under a footprint.")
+    attempts: int = Field(default=200, ge=1, description="Tries per part before it is hidden for the frame.")
+
+
 class PoseRandomizer(_Model):
     """Pose of matching parts, in their parent's frame."""
 
@@ -172,6 +183,7 @@ class PoseRandomizer(_Model):
     rotation: Vec3 | None = Field(default=None, description="XYZ Euler angles, degrees.")
     scale: Vec3 | None = Field(default=None, description="Per-axis scale.")
     visible: Scalar | None = Field(default=None, description="Probability in [0, 1] that the part is shown.")
+    scatter: Scatter | None = Field(default=None, description="Scatter the parts on a support surface.")
 
 
 class CameraRandomizer(_Model):

@@ -10,7 +10,7 @@ from wearforge.randomizers.physics import sample_physics
 from wearforge.randomizers.poses import sample_pose
 from wearforge.randomizers.sensor import sample_sensor
 from wearforge.randomizers.wear import sample_wear
-from wearforge.recipe import Recipe
+from wearforge.recipe import Recipe, matches
 from wearforge.seeding import Sampler
 
 
@@ -27,9 +27,13 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
     seed = recipe.seed if seed is None else seed
     sampler = Sampler(seed, index)
     rnd = recipe.randomizers
+    poses = {p.path: sample_pose(rnd.poses, p.path, p.semantic_class, sampler) for p in scene.parts}
+    for i, entry in enumerate(rnd.poses):
+        if entry.scatter is not None:
+            _scatter(i, entry, scene, poses, sampler)
     parts = []
     for part in scene.parts:
-        pose, visible = sample_pose(rnd.poses, part.path, part.semantic_class, sampler)
+        pose, visible = poses[part.path]
         parts.append(PartSpec(
             path=part.path,
             semantic_class=part.semantic_class,
@@ -51,3 +55,23 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
         render=RenderSpec(resolution=list(recipe.render.resolution), spp=recipe.render.spp,
                           max_depth=recipe.render.max_depth, seed=sampler.seed_for("render/seed")),
     )
+
+
+def _scatter(i: int, entry, scene, poses: dict, sampler: Sampler) -> None:
+    """Jointly place the visible parts an entry selects (in scene order) on its surface."""
+    from wearforge.randomizers.scatter import Footprint, scatter
+
+    chosen = []
+    for part in scene.parts:
+        pose, visible = poses[part.path]
+        if visible and matches(entry.parts, part.path, part.semantic_class):
+            lo, hi = scene.bounds[part.path]
+            chosen.append((part.path, Footprint(lo, hi), pose.rotation or list(part.rotation),
+                           pose.scale or list(part.scale)))
+    placed = scatter(entry.scatter, chosen, scene.surfaces[entry.scatter.surface], f"poses/{i}/scatter", sampler)
+    for path, values in placed.items():
+        pose, _ = poses[path]
+        if values.get("visible") is False:
+            poses[path] = (pose, False)
+        else:
+            poses[path] = (pose.model_copy(update=values), True)

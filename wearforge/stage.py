@@ -115,6 +115,8 @@ class SceneInfo:
     lights: dict[str, str] = field(default_factory=dict)  # prim path -> light type name
     cameras: dict[str, dict] = field(default_factory=dict)  # prim path -> camera attributes
     support: str | None = None
+    bounds: dict[str, tuple] = field(default_factory=dict)  # part path -> (local min xyz, local max xyz)
+    surfaces: dict[str, object] = field(default_factory=dict)  # scatter surface path -> HeightField
 
 
 def open_stage(path: str | Path) -> Usd.Stage:
@@ -189,6 +191,19 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     if recipe.camera.prim and recipe.camera.prim not in cameras:
         raise InputError(f"no UsdGeom.Camera at {recipe.camera.prim!r}", source=src, field="camera.prim")
     _check_selectors(recipe, parts, lights, src)
+    bounds, surfaces = {}, {}
+    scatters = [(i, e.scatter) for i, e in enumerate(recipe.randomizers.poses) if e.scatter is not None]
+    if scatters:
+        if UsdGeom.GetStageUpAxis(stage) != UsdGeom.Tokens.z:
+            raise InputError("scatter needs a Z-up stage", source=src, field=f"randomizers.poses.{scatters[0][0]}.scatter")
+        cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+        for part in parts:
+            rng = cache.ComputeUntransformedBound(stage.GetPrimAtPath(part.path)).ComputeAlignedRange()
+            bounds[part.path] = (tuple(rng.GetMin()), tuple(rng.GetMax()))
+        for i, cfg in scatters:
+            if cfg.surface not in surfaces:
+                surfaces[cfg.surface] = _support_field(stage, cfg.surface, [p.path for p in parts], src,
+                                                       f"randomizers.poses.{i}.scatter.surface")
     return SceneInfo(
         usd=str(recipe.usd_path()),
         up=tuple(up_vector(stage)),
@@ -197,7 +212,44 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
         lights=lights,
         cameras=cameras,
         support=support,
+        bounds=bounds,
+        surfaces=surfaces,
     )
+
+
+def _support_field(stage: Usd.Stage, path: str, movable: list[str], src: str, field: str):
+    """Height field over the support's extent, of every fixed mesh (the support and what stands on it)."""
+    from wearforge.randomizers.scatter import height_field
+
+    prim = stage.GetPrimAtPath(path)
+    if not prim:
+        raise InputError(f"no prim {path!r} in {stage.GetRootLayer().identifier}", source=src, field=field)
+    support = _world_triangles(stage, [p for p in Usd.PrimRange(prim)])
+    if support is None:
+        raise InputError(f"{path} has no meshes to scatter on", source=src, field=field)
+    fixed = [p for p in stage.Traverse()
+             if not any(str(p.GetPath()).startswith(m + "/") or str(p.GetPath()) == m for m in movable)]
+    points, tris = _world_triangles(stage, fixed)
+    lo, hi = support[0].min(axis=0), support[0].max(axis=0)
+    return height_field(points, tris, bounds=(lo[0], lo[1], hi[0], hi[1]))
+
+
+def _world_triangles(stage: Usd.Stage, prims: list[Usd.Prim]):
+    from wearforge.render.usd_scene import _read_gprim
+
+    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
+    points, tris, offset = [], [], 0
+    for p in prims:
+        geo = _read_gprim(p) if p.IsA(UsdGeom.Gprim) and not p.IsA(UsdLux.BoundableLightBase) else None
+        if geo is None:
+            continue
+        m = gf_to_np(cache.GetLocalToWorldTransform(p))
+        points.append(geo[0] @ m[:3, :3].T + m[:3, 3])
+        tris.append(np.asarray(geo[1]) + offset)
+        offset += len(points[-1])
+    if not points:
+        return None
+    return np.concatenate(points), np.concatenate(tris)
 
 
 def _check_selectors(recipe: Recipe, parts: list[PartInfo], lights: dict[str, str], src: str) -> None:

@@ -1,0 +1,86 @@
+"""Scatter: parts on the support, resting on it, never interpenetrating each other or fixed objects."""
+
+import itertools
+
+import numpy as np
+import pytest
+from pxr import Usd, UsdGeom
+
+from wearforge.recipe import load_recipe
+from wearforge.scenario import sample_frame
+from wearforge.stage import apply_frame, gf_to_np, open_stage, read_scene
+
+from conftest import DEMO
+
+
+def obb(stage, path):
+    """World-space oriented box of a prim: centre, axes (columns), half extents."""
+    prim = stage.GetPrimAtPath(path)
+    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+    rng = cache.ComputeUntransformedBound(prim).ComputeAlignedRange()
+    lo, hi = np.array(rng.GetMin()), np.array(rng.GetMax())
+    m = gf_to_np(UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(Usd.TimeCode.Default()))
+    axes = m[:3, :3] * 1.0
+    return m[:3, :3] @ ((lo + hi) / 2) + m[:3, 3], axes, (hi - lo) / 2
+
+
+def separated(a, b) -> bool:
+    """Separating-axis test for two oriented boxes."""
+    (ca, ra, ea), (cb, rb, eb) = a, b
+    ua, ub = ra / np.linalg.norm(ra, axis=0), rb / np.linalg.norm(rb, axis=0)
+    ea, eb = ea * np.linalg.norm(ra, axis=0), eb * np.linalg.norm(rb, axis=0)
+    axes = [ua[:, i] for i in range(3)] + [ub[:, i] for i in range(3)]
+    axes += [np.cross(ua[:, i], ub[:, j]) for i in range(3) for j in range(3)]
+    d = cb - ca
+    for ax in axes:
+        n = np.linalg.norm(ax)
+        if n < 1e-9:
+            continue
+        ax = ax / n
+        if abs(d @ ax) >= np.abs(ua.T @ ax) @ ea + np.abs(ub.T @ ax) @ eb - 1e-6:  # touching is fine
+            return True
+    return False
+
+
+def bin_boxes(stage):
+    """The bin's floor and four walls as world-space boxes (its mesh is built from exactly these)."""
+    L, W, H, t = 0.4, 0.3, 0.15, 0.008
+    parts = [((0, 0, t / 2), (L, W, t)), ((0, (W - t) / 2, H / 2 + t / 2), (L, t, H - t)),
+             ((0, -(W - t) / 2, H / 2 + t / 2), (L, t, H - t)), (((L - t) / 2, 0, H / 2 + t / 2), (t, W - 2 * t, H - t)),
+             ((-(L - t) / 2, 0, H / 2 + t / 2), (t, W - 2 * t, H - t))]
+    m = gf_to_np(UsdGeom.Xformable(stage.GetPrimAtPath("/World/Bin")).ComputeLocalToWorldTransform(Usd.TimeCode.Default()))
+    return [(m[:3, :3] @ np.array(c) + m[:3, 3], m[:3, :3], np.array(size) / 2) for c, size in parts]
+
+
+def test_scattered_parts_rest_on_the_support_without_overlaps():
+    recipe = load_recipe(DEMO, ['randomizers.poses=[{parts: "**", scatter: {surface: /World/Table, gap: 0.002}}]'])
+    stage = open_stage(recipe.usd_path())
+    scene = read_scene(recipe, stage)
+    positions = []
+    for i in range(25):
+        spec = sample_frame(recipe, None, i, scene)
+        assert all(p.visible for p in spec.parts)
+        apply_frame(stage, spec)
+        boxes = {p.path: obb(stage, p.path) for p in spec.parts}
+        for k, wall in enumerate(bin_boxes(stage)):
+            boxes[f"/World/Bin#{k}"] = wall
+        for (pa, a), (pb, b) in itertools.combinations(boxes.items(), 2):
+            assert separated(a, b), f"frame {i}: {pa} overlaps {pb}"
+        for p in spec.parts:
+            c, axes, half = boxes[p.path]
+            lowest = c[2] - np.abs(axes[2, :]) @ half
+            assert lowest == pytest.approx(0.75, abs=1e-4) or lowest == pytest.approx(0.758, abs=1e-4)
+            assert -0.6 <= c[0] <= 0.6 and -0.4 <= c[1] <= 0.4
+        positions.append(spec.parts[0].pose.position)
+    assert len({tuple(np.round(p, 4)) for p in positions}) == 25
+
+
+def test_parts_that_do_not_fit_are_hidden_not_overlapped(write_recipe, cell_recipe):
+    recipe = load_recipe(write_recipe({**cell_recipe, "randomizers": {"poses": [
+        {"parts": "**", "scatter": {"surface": "/World/Bin", "margin": 0.0, "attempts": 50}}]}}))
+    spec = sample_frame(recipe, None, 0)
+    shown = [p for p in spec.parts if p.visible]
+    # the 45 cm spool cannot lie in a 40 cm bin: it is hidden rather than forced in
+    assert "/World/Parts/PipeSpool" not in {p.path for p in shown}
+    for p in shown:
+        assert p.pose.position[2] > 0.75
