@@ -73,6 +73,8 @@ class PartSpec(_Spec):
     material: MaterialSpec = Field(default_factory=MaterialSpec)
     physics: PhysicsSpec = Field(default_factory=PhysicsSpec)
     wear: WearSpec | None = None
+    drop_pose: PoseSpec | None = None  # the pose before a settle step moved the part
+    at_rest: bool | None = None  # after settling: did it come to rest within the time limit
 
 
 class LightSpec(_Spec):
@@ -140,6 +142,7 @@ class FrameSpec(_Spec):
     camera: CameraSpec
     sensor: SensorSpec
     render: RenderSpec
+    settled: bool = False  # part poses come from a physics settle step (not re-simulated when rendering)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

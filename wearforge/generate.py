@@ -118,6 +118,10 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     try:
         for n, i in enumerate(todo):
             spec = sample_frame(recipe, recipe.seed, i, scene)
+            if recipe.randomizers.settle is not None:
+                from wearforge.physics.settle import settle_frame
+
+                spec = settle_frame(stage, spec, recipe.randomizers.settle)
             data = renderer.render(spec)
             for key, value in data.pop("timing").items():
                 totals[key] = totals.get(key, 0.0) + value

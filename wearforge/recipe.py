@@ -276,6 +276,17 @@ class SensorRandomizer(_Model):
     p2: Scalar | None = Field(default=None, description="Tangential distortion p2.")
 
 
+class Settle(_Model):
+    """Drop the (scattered) parts and simulate them with Newton until they rest; rest poses go into the FrameSpec."""
+
+    duration: float = Field(default=3.0, gt=0, le=60, description="Longest simulated time, seconds.")
+    dt: float = Field(default=1.0 / 240.0, gt=0, le=0.05, description="Time step, seconds.")
+    iterations: int = Field(default=10, ge=1, le=200, description="XPBD solver iterations per step.")
+    rest_speed: float = Field(default=0.005, gt=0, description="At rest below this speed (m/s, rad/s).")
+    rest_time: float = Field(default=0.25, ge=0, description="Seconds every part must stay at rest.")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Warp device for Newton.")
+
+
 class Randomizers(_Model):
     """Everything drawn per frame, one section per randomizer."""
 
@@ -286,6 +297,7 @@ class Randomizers(_Model):
     physics: list[PhysicsRandomizer] = Field(default_factory=list, description="Physics randomizers.")
     wear: list[WearRandomizer] = Field(default_factory=list, description="Wear and defect randomizers.")
     sensor: SensorRandomizer | None = Field(default=None, description="Sensor randomizer.")
+    settle: Settle | None = Field(default=None, description="Physics settle step (standalone, Newton).")
 
 
 # ------------------------------------------------------------------------------------ render, output

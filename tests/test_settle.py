@@ -1,0 +1,89 @@
+"""Settle with Newton: parts end at rest on the support; friction from the FrameSpec changes where they rest."""
+
+import numpy as np
+import pytest
+from pxr import Gf, Usd, UsdGeom, UsdPhysics, UsdShade
+
+from wearforge.framespec import FrameSpec
+from wearforge.physics.settle import settle_frame
+from wearforge.recipe import load_recipe
+from wearforge.scenario import sample_frame
+from wearforge.semantics import set_semantic_class
+from wearforge.stage import apply_frame, gf_to_np, open_stage, read_scene
+
+from conftest import DEMO
+
+pytestmark = pytest.mark.slow  # the first run compiles Newton's kernels (about a minute on 2 cores)
+
+
+def ramp_twin(path):
+    """A slick 20 degree ramp (friction 0.05) above a floor, and a 4 cm cube resting on the ramp."""
+    stage = Usd.Stage.CreateNew(str(path))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+    world = UsdGeom.Xform.Define(stage, "/World")
+    stage.SetDefaultPrim(world.GetPrim())
+    UsdPhysics.Scene.Define(stage, "/World/Physics")
+    for name, size, translate, tilt in (("Floor", (3.0, 3.0, 0.1), (0, 0, -0.05), 0.0),
+                                        ("Ramp", (1.0, 0.4, 0.02), (0, 0, 0.3), 20.0)):
+        xf = UsdGeom.Xform.Define(stage, f"/World/{name}")
+        UsdGeom.XformCommonAPI(xf).SetTranslate(Gf.Vec3d(*translate))
+        UsdGeom.XformCommonAPI(xf).SetRotate(Gf.Vec3f(0, tilt, 0))
+        box = UsdGeom.Cube.Define(stage, f"/World/{name}/Box")
+        box.CreateSizeAttr(1.0)
+        UsdGeom.XformCommonAPI(box).SetScale(Gf.Vec3f(*size))
+        UsdPhysics.CollisionAPI.Apply(box.GetPrim())
+    slick = UsdShade.Material.Define(stage, "/World/Slick")
+    api = UsdPhysics.MaterialAPI.Apply(slick.GetPrim())
+    api.CreateStaticFrictionAttr(0.05)
+    api.CreateDynamicFrictionAttr(0.05)
+    UsdShade.MaterialBindingAPI.Apply(stage.GetPrimAtPath("/World/Ramp/Box")).Bind(
+        slick, UsdShade.Tokens.weakerThanDescendants, "physics")
+    part = UsdGeom.Xform.Define(stage, "/World/Block")
+    # on the ramp surface (normal tilted 20 degrees about Y), 2 cm above its centre line
+    n = np.array([np.sin(np.radians(20)), 0, np.cos(np.radians(20))])
+    UsdGeom.XformCommonAPI(part).SetTranslate(Gf.Vec3d(*(np.array([0, 0, 0.3]) + n * (0.01 + 0.02 + 0.001))))
+    UsdGeom.XformCommonAPI(part).SetRotate(Gf.Vec3f(0, 20, 0))
+    cube = UsdGeom.Cube.Define(stage, "/World/Block/Geom")
+    cube.CreateSizeAttr(0.04)
+    UsdPhysics.CollisionAPI.Apply(cube.GetPrim())
+    UsdPhysics.RigidBodyAPI.Apply(part.GetPrim())
+    UsdPhysics.MassAPI.Apply(part.GetPrim()).CreateMassAttr(0.5)
+    set_semantic_class(part.GetPrim(), "block")
+    stage.GetRootLayer().Save()
+    return path
+
+
+def test_friction_decides_whether_a_part_slides(tmp_path, write_recipe):
+    twin = ramp_twin(tmp_path / "ramp.usda")
+    rest = {}
+    for mu in (1.0, 0.05):
+        recipe = load_recipe(write_recipe({
+            "scene": {"usd": str(twin)},
+            "randomizers": {"physics": [{"static_friction": mu, "dynamic_friction": mu, "restitution": 0.0}],
+                            "settle": {"duration": 2.0}}}, f"mu{mu}"))
+        stage = open_stage(recipe.usd_path())
+        spec = settle_frame(stage, sample_frame(recipe, None, 0, read_scene(recipe, stage)), recipe.randomizers.settle)
+        block = spec.parts[0]
+        assert block.drop_pose is not None and spec.settled
+        rest[mu] = np.array(block.pose.position)
+    # the pair's friction combines both materials: a grippy block holds on the slick ramp, a slick one slides off
+    assert np.linalg.norm(rest[1.0] - rest[0.05]) > 0.1
+    assert rest[1.0][2] > 0.25 and rest[0.05][2] < 0.1  # on the ramp vs down on the floor
+
+
+def test_scattered_parts_settle_at_rest_on_the_table_and_the_result_is_recorded(tmp_path):
+    recipe = load_recipe(DEMO, ['randomizers.poses=[{parts: "**", scatter: {surface: /World/Table, drop_height: 0.03}}]',
+                                "randomizers.settle={duration: 3.0}", "randomizers.wear=[]"])
+    stage = open_stage(recipe.usd_path())
+    scene = read_scene(recipe, stage)
+    spec = settle_frame(stage, sample_frame(recipe, None, 1, scene), recipe.randomizers.settle)
+    apply_frame(stage, spec)
+    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+    for part in spec.parts:
+        assert part.at_rest, part.path
+        assert part.drop_pose.position[2] - part.pose.position[2] > 0.02  # it fell
+        world = cache.ComputeWorldBound(stage.GetPrimAtPath(part.path)).ComputeAlignedRange()
+        assert world.GetMin()[2] == pytest.approx(0.75, abs=0.004), part.path  # resting on the table top
+    again = FrameSpec.from_json(spec.to_json())
+    assert again == spec and again.settled

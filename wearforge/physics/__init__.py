@@ -1,0 +1,1 @@
+"""Standalone physics on Newton (Warp): settle dropped parts until they rest."""

@@ -1,0 +1,99 @@
+"""Settle a frame's parts with Newton: build the model from the composed stage (UsdPhysics rigid bodies,
+colliders, mass and physics materials, i.e. the values the FrameSpec applied), simulate with XPBD until
+every part rests, and write the rest poses back into the FrameSpec.
+
+The result is recorded, not recomputed: rendering a settled FrameSpec never runs the simulation again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+from pxr import Usd, UsdGeom
+
+from wearforge.errors import InputError
+from wearforge.framespec import FrameSpec, PoseSpec
+from wearforge.recipe import Settle
+from wearforge.stage import apply_frame, gf_to_np, matrix_to_trs
+
+log = logging.getLogger("wearforge.physics")
+
+
+def _import_newton():
+    try:
+        import newton
+    except ImportError:
+        raise InputError("the settle step needs Newton: pip install 'newton[importers]' "
+                         "(part of wearforge[standalone])", field="randomizers.settle") from None
+    return newton
+
+
+def _transform(q: np.ndarray) -> np.ndarray:
+    """Warp transform (px, py, pz, qx, qy, qz, qw) -> 4x4."""
+    x, y, z, w = q[3:7]
+    m = np.eye(4)
+    m[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
+    m[:3, 3] = q[:3]
+    return m
+
+
+def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
+    """Simulate the parts of ``spec`` from their sampled poses until at rest; returns the settled FrameSpec."""
+    newton = _import_newton()
+    import warp as wp
+
+    apply_frame(stage, spec)
+    hidden = [re.escape(p.path) + "(/.*)?$" for p in spec.parts if not p.visible]
+    builder = newton.ModelBuilder()
+    result = builder.add_usd(stage, ignore_paths=hidden)
+    bodies = {path: i for path, i in result["path_body_map"].items()}
+    device = "cuda:0" if cfg.device == "cuda" or (cfg.device == "auto" and wp.is_cuda_available()) else "cpu"
+    model = builder.finalize(device=device)
+    state, nxt = model.state(), model.state()
+    control = model.control()
+    pipeline = newton.CollisionPipeline(model)
+    contacts = pipeline.contacts()
+    solver = newton.solvers.SolverXPBD(model, iterations=cfg.iterations)
+    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
+    parts = [p for p in spec.parts if p.visible and p.path in bodies]
+    start = state.body_q.numpy()
+    # prim pose relative to its body (Newton may put the body frame elsewhere, e.g. at the centre of mass)
+    offset = {p.path: np.linalg.inv(_transform(start[bodies[p.path]])) @
+              gf_to_np(cache.GetLocalToWorldTransform(stage.GetPrimAtPath(p.path))) for p in parts}
+    # At rest = net motion over a window of rest_time below rest_speed * rest_time. Net motion rather
+    # than instantaneous velocity, because contact solvers jitter parts resting on round edges in place.
+    steps, window = int(round(cfg.duration / cfg.dt)), max(1, int(round(cfg.rest_time / cfg.dt)))
+    index = np.array([bodies[p.path] for p in parts], dtype=int)
+    at_rest, step = len(index) == 0, -1
+    reference = state.body_q.numpy()[index]
+    for step in range(steps):
+        state.clear_forces()
+        pipeline.collide(state, contacts)
+        solver.step(state, nxt, control, contacts, cfg.dt)
+        state, nxt = nxt, state
+        if (step + 1) % window == 0 and len(index):
+            now = state.body_q.numpy()[index]
+            moved = np.linalg.norm(now[:, :3] - reference[:, :3], axis=1).max()
+            turned = (2 * np.arccos(np.clip(np.abs(np.sum(now[:, 3:] * reference[:, 3:], axis=1)), 0, 1))).max()
+            reference = now
+            if moved < cfg.rest_speed * cfg.rest_time and turned < cfg.rest_speed * cfg.rest_time:
+                at_rest = True
+                break
+    final = state.body_q.numpy()
+    log.debug("settled %d parts in %d steps (at rest: %s)", len(parts), step + 1, at_rest)
+    updated = []
+    for part in spec.parts:
+        if part not in parts:
+            updated.append(part)
+            continue
+        world = _transform(final[bodies[part.path]]) @ offset[part.path]
+        parent = stage.GetPrimAtPath(part.path).GetParent()
+        parent_world = gf_to_np(cache.GetLocalToWorldTransform(parent)) if parent.IsA(UsdGeom.Xformable) else np.eye(4)
+        t, r, s = matrix_to_trs(np.linalg.inv(parent_world) @ world)
+        updated.append(part.model_copy(update={"pose": PoseSpec(position=t, rotation=r, scale=s),
+                                               "drop_pose": part.pose, "at_rest": at_rest}))
+    return spec.model_copy(update={"parts": updated, "settled": True})
