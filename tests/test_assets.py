@@ -12,7 +12,8 @@ from wearforge.recipe import ASSETS_DIR
 from wearforge.semantics import semantic_class
 
 ASSETS = sorted(ASSETS_DIR.glob("*.usda"))
-PARTS = {"spur_gear": "gear", "pipe_spool": "pipe_spool", "bracket": "bracket"}
+PARTS = {"spur_gear": "gear", "pipe_spool": "pipe_spool", "bracket": "bracket", "hex_bolt": "bolt", "hex_nut": "nut",
+         "washer": "washer", "cable_tie": "cable_tie"}
 
 
 @pytest.mark.parametrize("path", ASSETS, ids=lambda p: p.stem)

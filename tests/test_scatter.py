@@ -84,3 +84,39 @@ def test_parts_that_do_not_fit_are_hidden_not_overlapped(write_recipe, cell_reci
     assert "/World/Parts/PipeSpool" not in {p.path for p in shown}
     for p in shown:
         assert p.pose.position[2] > 0.75
+
+
+def test_distractors_are_added_counted_labelled_and_scattered_without_overlaps():
+    from wearforge.stage import open_twin
+
+    before = {p.name: p.read_bytes() for p in (DEMO.parent.parent / "usd_assets").glob("*.usda")}
+    recipe = load_recipe(DEMO, [
+        'randomizers.poses=[{parts: "**", scatter: {surface: /World/Table, gap: 0.002}}]', "randomizers.wear=[]",
+        "scene.distractors=[{asset: asset:hex_bolt, max_count: 4, count: {uniform: [1, 4]}}, "
+        "{asset: asset:washer, max_count: 3, class: distractor}, {asset: asset:cable_tie, max_count: 1}]"])
+    stage = open_twin(recipe)
+    scene = read_scene(recipe, stage)
+    classes = [p.semantic_class for p in scene.parts]
+    assert classes.count("bolt") == 4 and classes.count("distractor") == 3 and classes.count("cable_tie") == 1
+    counts = set()
+    for i in range(12):
+        spec = sample_frame(recipe, None, i, scene)
+        bolts = [p for p in spec.parts if p.semantic_class == "bolt" and p.visible]
+        counts.add(len(bolts))
+        assert 1 <= len(bolts) <= 4
+        apply_frame(stage, spec)
+        boxes = {p.path: obb(stage, p.path) for p in spec.parts if p.visible}
+        for k, wall in enumerate(bin_boxes(stage)):
+            boxes[f"/World/Bin#{k}"] = wall
+        for (pa, a), (pb, b) in itertools.combinations(boxes.items(), 2):
+            assert separated(a, b), f"frame {i}: {pa} overlaps {pb}"
+    assert len(counts) > 1
+    assert {p.name: p.read_bytes() for p in (DEMO.parent.parent / "usd_assets").glob("*.usda")} == before
+
+
+def test_distractors_need_a_scatter(write_recipe, cell_recipe):
+    from wearforge.errors import InputError
+
+    with pytest.raises(InputError, match="scene.distractors.*scatter"):
+        load_recipe(write_recipe({**cell_recipe, "scene": {**cell_recipe["scene"],
+                                                           "distractors": [{"asset": "asset:hex_nut"}]}}))

@@ -6,6 +6,7 @@ Parts (each its own file, referenced by inspection_cell.usda):
   bracket.usda     3 mm sheet-metal L-bracket with a 90 deg bend and three holes
   table.usda       inspection table (support surface)
   bin.usda         open parts bin
+  hex_bolt.usda, hex_nut.usda, washer.usda, cable_tie.usda   distractors (M10 hardware, a nylon cable tie)
   hdri/*.hdr       two small lat-long environments (studio softboxes, factory hall) for dome lights
 Units are metres (metersPerUnit = 1), Z up. Every mesh has clean, non-overlapping UVs, vertex
 normals, a UsdPreviewSurface material, UsdPhysics collider/rigid body/mass/material and a class label.
@@ -34,8 +35,12 @@ MATERIALS = {
     "TableTop": dict(diffuseColor=(0.30, 0.31, 0.33), metallic=0.0, roughness=0.7, ior=1.5),
     "Frame": dict(diffuseColor=(0.55, 0.56, 0.57), metallic=1.0, roughness=0.4, ior=1.5),
     "BinPlastic": dict(diffuseColor=(0.60, 0.18, 0.02), metallic=0.0, roughness=0.55, ior=1.46),
+    "ZincPlated": dict(diffuseColor=(0.72, 0.73, 0.75), metallic=1.0, roughness=0.35, ior=1.5),
+    "BlackOxide": dict(diffuseColor=(0.05, 0.05, 0.055), metallic=1.0, roughness=0.45, ior=1.5),
+    "Nylon": dict(diffuseColor=(0.80, 0.79, 0.74), metallic=0.0, roughness=0.6, ior=1.53),
 }
-DENSITY = {"BareSteel": 7850.0, "PaintedSteel": 7850.0, "CastAluminium": 2700.0}
+DENSITY = {"BareSteel": 7850.0, "PaintedSteel": 7850.0, "CastAluminium": 2700.0, "ZincPlated": 7850.0,
+           "BlackOxide": 7850.0, "Nylon": 1140.0}
 PHYSICS_MATERIALS = {  # static, dynamic friction, restitution
     "Steel": (0.6, 0.45, 0.2),
     "Aluminium": (0.6, 0.47, 0.2),
@@ -187,6 +192,63 @@ def bracket() -> mg.MeshData:
     patches.append(mg.plane_rect((-r_out, y0, r_out + up), (0, 1, 0), (1, 0, 0), w, t, outward=(0, 0, 1)))
     # the flat strip between base cells and bend is at x in [0, 0]; the bend starts at x=0 exactly
     return mg.build_mesh(mg.transform(patches, mg.translation((-(base - r_out) / 2, 0.0, 0.0))))
+
+
+def _hexagon(across_flats: float) -> np.ndarray:
+    r = across_flats / np.sqrt(3.0)  # circumradius
+    a = np.radians(30 + 60 * np.arange(6))
+    return np.stack([r * np.cos(a), r * np.sin(a)], -1)
+
+
+def _disk(radius: float, z: float, up: float, n: int = 48) -> mg.Patch:
+    """A round cap: a ring whose inner edge is a tiny circle (no degenerate centre vertex)."""
+    return mg.ring(mg.circle((0, 0), radius * 1e-3, n), mg.circle((0, 0), radius, n), z, up, nr=3)
+
+
+def _hex_prism_with_hole(across_flats: float, bore: float, z0: float, z1: float) -> list[mg.Patch]:
+    hexagon = _hexagon(across_flats)
+    patches = [mg.hole_ring(hexagon, (0, 0), bore, z1, 1.0, n=48), mg.hole_ring(hexagon, (0, 0), bore, z0, -1.0, n=48),
+               mg.sweep(mg.circle((0, 0), bore, 48), z0, z1, outward_sign=-1.0)]
+    for k in range(6):  # one flat face per side keeps the hexagon's edges sharp
+        patches.append(mg.sweep(np.vstack([hexagon[k], hexagon[(k + 1) % 6]]), z0, z1, outward_sign=1.0, closed=False))
+    return patches
+
+
+def hex_bolt() -> mg.MeshData:
+    """M10 x 40 hex bolt: 16 mm across flats, 6.4 mm head, plain shank."""
+    head, shank, r = 0.0064, 0.04, 0.005
+    hexagon = _hexagon(0.016)
+    patches = [mg.hole_ring(hexagon, (0, 0), r, 0.0, -1.0, n=48), _disk_on_hex(hexagon, head),
+               mg.sweep(mg.circle((0, 0), r, 48), -shank, 0.0, outward_sign=1.0, nz=4), _disk(r, -shank, -1.0)]
+    for k in range(6):
+        patches.append(mg.sweep(np.vstack([hexagon[k], hexagon[(k + 1) % 6]]), 0.0, head, outward_sign=1.0, closed=False))
+    return mg.build_mesh(mg.transform(patches, mg.translation((0, 0, shank))))
+
+
+def _disk_on_hex(hexagon: np.ndarray, z: float) -> mg.Patch:
+    angles = np.linspace(0, 2 * np.pi, 48, endpoint=False) + np.pi / 48
+    outer = mg.star_boundary(hexagon, (0, 0), angles)
+    inner = outer * 1e-3
+    return mg.ring(inner, outer, z, 1.0, nr=3)
+
+
+def hex_nut() -> mg.MeshData:
+    """M10 hex nut: 16 mm across flats, 8 mm high, 10 mm bore."""
+    return mg.build_mesh(_hex_prism_with_hole(0.016, 0.005, 0.0, 0.008))
+
+
+def washer() -> mg.MeshData:
+    """M10 flat washer: 20 mm outside, 10.5 mm hole, 2 mm thick."""
+    inner, outer = mg.circle((0, 0), 0.00525, 64), mg.circle((0, 0), 0.01, 64)
+    return mg.build_mesh([mg.ring(inner, outer, 0.002, 1.0), mg.ring(inner, outer, 0.0, -1.0),
+                          mg.sweep(outer, 0.0, 0.002, outward_sign=1.0), mg.sweep(inner, 0.0, 0.002, outward_sign=-1.0)])
+
+
+def cable_tie() -> mg.MeshData:
+    """A 200 x 4.8 mm nylon cable tie lying flat: strap plus the locking head."""
+    strap = mg.box((0.1, 0.0, 0.0006), (0.2, 0.0048, 0.0012), segments=24)  # long faces can be cut into islands
+    head = mg.box((-0.004, 0.0, 0.003), (0.008, 0.008, 0.006))
+    return mg.build_mesh(strap + head)
 
 
 def table_parts() -> dict[str, mg.MeshData]:
@@ -442,6 +504,10 @@ def main(out_dir: Path = HERE) -> None:
     write_part("spur_gear.usda", "SpurGear", "gear", spur_gear(), "PaintedSteel", "Steel")
     write_part("pipe_spool.usda", "PipeSpool", "pipe_spool", pipe_spool(), "BareSteel", "Steel")
     write_part("bracket.usda", "Bracket", "bracket", bracket(), "CastAluminium", "Aluminium")
+    write_part("hex_bolt.usda", "HexBolt", "bolt", hex_bolt(), "ZincPlated", "Steel")
+    write_part("hex_nut.usda", "HexNut", "nut", hex_nut(), "BlackOxide", "Steel")
+    write_part("washer.usda", "Washer", "washer", washer(), "ZincPlated", "Steel")
+    write_part("cable_tie.usda", "CableTie", "cable_tie", cable_tie(), "Nylon", "Plastic")
     write_table()
     write_bin()
     write_cell()

@@ -48,7 +48,7 @@ def build_gallery(out: Path, resolution: int = 512, render: bool = True, spp: in
     from wearforge.recipe import validate_recipe
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
-    from wearforge.stage import open_stage, read_scene
+    from wearforge.stage import open_twin, read_scene
 
     base = {
         "scene": {"usd": "asset:pipe_spool"},
@@ -71,7 +71,7 @@ def build_gallery(out: Path, resolution: int = 512, render: bool = True, spp: in
                 "wear": [{"resolution": resolution, "layers": [{"type": defect, "params": params}]}]}},
                 source="wearforge textures", base_dir=Path("."))
             if stage is None:
-                stage = open_stage(recipe.usd_path())
+                stage = open_twin(recipe)
                 scene = read_scene(recipe, stage)
                 renderer = StandaloneRenderer(stage)
             spec = sample_frame(recipe, None, 0, scene)

@@ -91,12 +91,12 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     from wearforge.contact_sheet import contact_sheet
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
-    from wearforge.stage import open_stage, read_scene
+    from wearforge.stage import open_twin, read_scene
     from wearforge.writers import to_annotator_layout
 
     out = prepare_output(Path(recipe.output.dir))
     check_resume(recipe, out)
-    stage = open_stage(recipe.usd_path())
+    stage = open_twin(recipe)
     scene = read_scene(recipe, stage)
     renderer = StandaloneRenderer(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
                                   exposure=recipe.render.exposure)

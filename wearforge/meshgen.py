@@ -211,15 +211,25 @@ def translation(offset) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------- atlas
 def split_long(p: Patch, max_len: float) -> list[Patch]:
-    """Split a patch along u so no island is longer than ``max_len`` world units."""
-    u = p.uv[:, 0, 0]
-    span = u.max() - u.min()
-    if span <= max_len or p.points.shape[0] < 3:
+    """Split a patch along its grid axes so no island is longer than ``max_len`` world units."""
+    out = []
+    for piece in _split_axis(p, max_len, axis=0):
+        out.extend(_split_axis(piece, max_len, axis=1))
+    return out
+
+
+def _split_axis(p: Patch, max_len: float, axis: int) -> list[Patch]:
+    # arc length along the grid axis, measured on the first row/column of the UV island
+    uv = p.uv[:, 0] if axis == 0 else p.uv[0, :]
+    steps = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(uv, axis=0), axis=1))])
+    span = steps[-1]
+    if span <= max_len or p.points.shape[axis] < 3:
         return [p]
     pieces = int(np.ceil(span / max_len))
-    cuts = np.unique(np.searchsorted(u - u.min(), np.linspace(0, span, pieces + 1)[1:-1]))
-    bounds = [0, *[int(c) for c in cuts if 0 < c < len(u) - 1], len(u) - 1]
-    return [Patch(p.points[a:b + 1], p.uv[a:b + 1]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    cuts = np.unique(np.searchsorted(steps, np.linspace(0, span, pieces + 1)[1:-1]))
+    bounds = [0, *[int(c) for c in cuts if 0 < c < len(steps) - 1], len(steps) - 1]
+    take = (lambda a, b: (slice(a, b + 1), slice(None))) if axis == 0 else (lambda a, b: (slice(None), slice(a, b + 1)))
+    return [Patch(p.points[take(a, b)], p.uv[take(a, b)]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def build_mesh(patches: list[Patch], padding_texels: float = 4.0, atlas_texels: int = 1024,

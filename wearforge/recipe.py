@@ -40,6 +40,16 @@ class PartSelector(_Model):
     )
 
 
+class Distractors(_Model):
+    """Extra objects (bolts, nuts, washers, cable ties...) scattered with the parts."""
+
+    asset: str = Field(description="USD file of the object (relative to the recipe) or 'asset:NAME'.")
+    max_count: int = Field(default=4, ge=1, le=100, description="Instances added to the scene.")
+    count: Scalar | None = Field(default=None, description="Instances shown per frame (rounded; default all).")
+    semantic_class: str | None = Field(default=None, alias="class",
+                                       description="Label, e.g. 'distractor'; default: the asset's own class.")
+
+
 class SceneConfig(_Model):
     """The digital twin."""
 
@@ -53,6 +63,8 @@ class SceneConfig(_Model):
     support: str | None = Field(
         default=None, description="Prim path of the support surface (table, conveyor, bin floor)."
     )
+    distractors: list[Distractors] = Field(
+        default_factory=list, description="Objects added under <defaultPrim>/Distractors (needs a scatter randomizer).")
 
 
 # -------------------------------------------------------------------------------- camera and lights
@@ -516,6 +528,9 @@ def _rebase_paths(data: dict, folder: Path) -> None:
     scene = data.get("scene")
     if isinstance(scene, dict) and isinstance(scene.get("usd"), str) and not scene["usd"].startswith(ASSET_PREFIX):
         scene["usd"] = str(resolve_usd(scene["usd"], folder))
+    for d in (scene or {}).get("distractors") or [] if isinstance(scene, dict) else []:
+        if isinstance(d, dict) and isinstance(d.get("asset"), str) and not d["asset"].startswith(ASSET_PREFIX):
+            d["asset"] = str(resolve_usd(d["asset"], folder))
     for light in data.get("lights") or []:
         if isinstance(light, dict) and isinstance(light.get("texture"), str):
             light["texture"] = str(resolve_file(light["texture"], folder))
@@ -602,6 +617,13 @@ def validate_recipe(data: dict, source: str = "<recipe>", base_dir: Path = Path(
     usd = recipe.usd_path()
     if not usd.is_file():
         raise InputError(f"USD file not found: {usd}", source=source, field="scene.usd")
+    for i, d in enumerate(recipe.scene.distractors):
+        if not resolve_usd(d.asset, recipe.base_dir).is_file():
+            raise InputError(f"USD file not found: {resolve_usd(d.asset, recipe.base_dir)}", source=source,
+                             field=f"scene.distractors.{i}.asset")
+    if recipe.scene.distractors and not any(p.scatter for p in recipe.randomizers.poses):
+        raise InputError("distractors are placed by a scatter pose randomizer: add randomizers.poses[].scatter",
+                         source=source, field="scene.distractors")
     for i, light in enumerate(recipe.lights):
         if light.texture and not resolve_file(light.texture, recipe.base_dir).is_file():
             raise InputError(f"texture not found: {resolve_file(light.texture, recipe.base_dir)}", source=source,

@@ -28,6 +28,7 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
     sampler = Sampler(seed, index)
     rnd = recipe.randomizers
     poses = {p.path: sample_pose(rnd.poses, p.path, p.semantic_class, sampler) for p in scene.parts}
+    _distractor_counts(recipe, scene, poses, sampler)
     for i, entry in enumerate(rnd.poses):
         if entry.scatter is not None:
             _scatter(i, entry, scene, poses, sampler)
@@ -75,3 +76,14 @@ def _scatter(i: int, entry, scene, poses: dict, sampler: Sampler) -> None:
             poses[path] = (pose, False)
         else:
             poses[path] = (pose.model_copy(update=values), True)
+
+
+def _distractor_counts(recipe: Recipe, scene, poses: dict, sampler: Sampler) -> None:
+    """Hide the instances beyond this frame's count of each distractor group."""
+    for g, group in enumerate(recipe.scene.distractors):
+        if group.count is None:
+            continue
+        n = int(round(sampler.draw(f"distractors/{g}/count", group.count)))
+        for path in scene.distractors[g][max(n, 0):]:
+            pose, _ = poses[path]
+            poses[path] = (pose, False)

@@ -17,7 +17,7 @@ from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade
 
 from wearforge.errors import InputError
 from wearforge.framespec import CameraSpec, FrameSpec, LightSpec, PartSpec
-from wearforge.recipe import Recipe, matches, path_match
+from wearforge.recipe import Recipe, matches, path_match, resolve_usd
 from wearforge.semantics import semantic_class
 
 WEARFORGE_ROOT = "/wearforge"
@@ -117,6 +117,7 @@ class SceneInfo:
     support: str | None = None
     bounds: dict[str, tuple] = field(default_factory=dict)  # part path -> (local min xyz, local max xyz)
     surfaces: dict[str, object] = field(default_factory=dict)  # scatter surface path -> HeightField
+    distractors: tuple = ()  # per distractor group: its instance paths
 
 
 def open_stage(path: str | Path) -> Usd.Stage:
@@ -134,6 +135,48 @@ def open_stage(path: str | Path) -> Usd.Stage:
     return stage
 
 
+DISTRACTOR_SCOPE = "Distractors"
+
+
+def distractor_paths(recipe: Recipe, stage: Usd.Stage) -> list[list[str]]:
+    """Prim paths of every distractor instance, per group, under <defaultPrim>/Distractors."""
+    root = stage.GetDefaultPrim().GetPath() if stage.GetDefaultPrim() else Sdf.Path("/World")
+    out = []
+    for g, group in enumerate(recipe.scene.distractors):
+        stem = Path(resolve_usd(group.asset, recipe.base_dir)).stem.title().replace("_", "")
+        out.append([str(root.AppendPath(f"{DISTRACTOR_SCOPE}/{stem}_{g}_{k}")) for k in range(group.max_count)])
+    return out
+
+
+def open_twin(recipe: Recipe) -> Usd.Stage:
+    """The twin as the recipe sees it: the user's file, plus distractor instances composed from an
+    in-memory layer when the recipe has any (the user's file is never edited)."""
+    stage = open_stage(recipe.usd_path())
+    if not recipe.scene.distractors:
+        return stage
+    twin = stage.GetRootLayer()
+    extra = Sdf.Layer.CreateAnonymous("wearforge_distractors.usda")
+    root = Sdf.Layer.CreateAnonymous("wearforge_twin.usda")
+    root.subLayerPaths.append(twin.identifier)
+    root.subLayerPaths.append(extra.identifier)
+    for key in ("upAxis", "metersPerUnit", "defaultPrim", "kilogramsPerUnit"):
+        if twin.pseudoRoot.HasInfo(key):
+            root.pseudoRoot.SetInfo(key, twin.pseudoRoot.GetInfo(key))
+    composed = Usd.Stage.Open(root)
+    with Usd.EditContext(composed, extra):
+        for group, paths in zip(recipe.scene.distractors, distractor_paths(recipe, composed)):
+            asset = str(resolve_usd(group.asset, recipe.base_dir))
+            for path in paths:
+                prim = UsdGeom.Xform.Define(composed, path).GetPrim()
+                prim.GetReferences().AddReference(asset)
+                if group.semantic_class:
+                    from wearforge.semantics import set_semantic_class
+
+                    set_semantic_class(prim, group.semantic_class)
+    composed.__wearforge_layers = (root, extra)  # keep the anonymous layers alive with the stage
+    return composed
+
+
 def _light_type(prim: Usd.Prim) -> str | None:
     for name, schema in LIGHT_TYPES.items():
         if prim.IsA(schema):
@@ -144,7 +187,7 @@ def _light_type(prim: Usd.Prim) -> str | None:
 def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     """Resolve the recipe's selectors against the twin; unknown prims raise InputError."""
     src = f"recipe '{recipe.name}'"
-    stage = stage or open_stage(recipe.usd_path())
+    stage = stage or open_twin(recipe)
     support = recipe.scene.support
     if support and not stage.GetPrimAtPath(support):
         raise InputError(f"prim {support!r} is not in {recipe.usd_path().name}", source=src, field="scene.support")
@@ -167,6 +210,13 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
             path = str(prim.GetPath())
             if path != support and not any(path.startswith(c + "/") for c in chosen):
                 chosen[path] = semantic_class(prim)
+    for paths in distractor_paths(recipe, stage) if recipe.scene.distractors else []:
+        for path in paths:
+            label = semantic_class(stage.GetPrimAtPath(path))
+            if label is None:
+                raise InputError(f"distractor {path} has no semantic class; give one with 'class:'", source=src,
+                                 field="scene.distractors")
+            chosen[path] = label
     parts = []
     for path, label in chosen.items():
         prim = stage.GetPrimAtPath(path)
@@ -214,6 +264,7 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
         support=support,
         bounds=bounds,
         surfaces=surfaces,
+        distractors=tuple(tuple(p) for p in distractor_paths(recipe, stage)) if recipe.scene.distractors else (),
     )
 
 
