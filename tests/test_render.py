@@ -276,3 +276,38 @@ def test_dome_images_light_the_scene_from_a_folder(write_recipe, cell_recipe):
     stage = open_stage(recipe.usd_path())
     data = StandaloneRenderer(stage).render(specs[0])
     assert data["rgb"]["data"][..., :3].mean() > 10
+
+
+def test_thin_lens_blurs_what_is_out_of_focus(write_recipe, cell_recipe):
+    """Around the gear's outline a lens focused on the gear matches the pinhole image; focused far away it blurs."""
+    out = {}
+    for name, f_stop, focus in (("pinhole", 0.0, 0.0), ("near", 1.4, 0.35), ("far", 1.4, 3.0)):
+        recipe = load_recipe(write_recipe({**cell_recipe, "camera": {
+            "position": [-0.28, -0.22, 0.84], "look_at": [-0.28, 0.12, 0.76], "focal_length": 35,
+            "f_stop": f_stop, "focus_distance": focus}, "render": {"resolution": [96, 72], "spp": 128}}, name))
+        stage = open_stage(recipe.usd_path())
+        out[name] = StandaloneRenderer(stage).render(sample_frame(recipe, None, 0, read_scene(recipe, stage)))
+    inst = out["pinhole"]["instance_segmentation"]
+    gear_id = [int(k) for k, v in inst["idToLabels"].items() if v == "/World/Parts/Gear"][0]
+    gear = (inst["data"] == gear_id).astype(np.uint8)
+    band = (cv2.dilate(gear, np.ones((5, 5), np.uint8)) - cv2.erode(gear, np.ones((5, 5), np.uint8))).astype(bool)
+    assert band.sum() > 100
+
+    def off(name):
+        return np.abs(out[name]["rgb"]["data"][..., :3].astype(float) - out["pinhole"]["rgb"]["data"][..., :3])[band].mean()
+
+    assert off("near") < 0.6 * off("far")
+    assert out["near"]["camera_params"]["cameraModel"] == "thinLens"
+    assert np.array_equal(out["far"]["instance_segmentation"]["data"], inst["data"])  # labels from the lens centre
+
+
+def test_camera_picks_twin_cameras_and_resolutions(write_recipe, cell_recipe):
+    recipe = load_recipe(write_recipe({**cell_recipe, "randomizers": {"camera": {
+        "prim": {"choice": ["/World/Cameras/Inspection"]}, "resolution": {"choice": [[48, 32], [40, 40]]}}}}))
+    specs = [sample_frame(recipe, None, i) for i in range(10)]
+    assert {tuple(s.render.resolution) for s in specs} == {(48, 32), (40, 40)}
+    assert all(s.camera.path == "/World/Cameras/Inspection" and not s.camera.create for s in specs)
+    stage = open_stage(recipe.usd_path())
+    renderer = StandaloneRenderer(stage)
+    shapes = {renderer.render(s)["rgb"]["data"].shape for s in specs[:4]}
+    assert shapes <= {(32, 48, 4), (40, 40, 4)} and len(shapes) >= 1

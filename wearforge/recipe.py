@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wearforge.distributions import Name, Scalar, Vec3
+from wearforge.distributions import Distribution, Name, Scalar, Vec3
 from wearforge.errors import InputError
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "usd_assets"
@@ -201,6 +201,9 @@ class PoseRandomizer(_Model):
 class CameraRandomizer(_Model):
     """Per-frame camera values."""
 
+    prim: Name | None = Field(default=None, description="Pick one of the twin's cameras (prim paths) per frame.")
+    resolution: Distribution | None = Field(default=None,
+                                            description="Output size [w, h] per frame, e.g. {choice: [[640, 480], [512, 512]]}.")
     orbit: Orbit | None = Field(default=None, description="Orbit around a target with look-at.")
     position: Vec3 | None = Field(default=None, description="World position (exclusive with orbit).")
     look_at: Vec3 | None = Field(default=None, description="Look-at point (default: orbit target or base).")
@@ -213,6 +216,8 @@ class CameraRandomizer(_Model):
     def _exclusive(self) -> "CameraRandomizer":
         if self.position is not None and self.orbit is not None:
             raise ValueError("position and orbit are exclusive")
+        if self.resolution is not None and self.resolution.dim() != 2:
+            raise ValueError("resolution: expected [width, height] pairs")
         return self
 
 

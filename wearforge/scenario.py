@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wearforge.framespec import FrameSpec, PartSpec, RenderSpec
-from wearforge.randomizers.camera import sample_camera
+from wearforge.randomizers.camera import sample_camera, sample_resolution
 from wearforge.randomizers.lights import sample_lights
 from wearforge.randomizers.materials import sample_material
 from wearforge.randomizers.physics import sample_physics
@@ -53,7 +53,7 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
         lights=sample_lights(recipe, scene, sampler),
         camera=sample_camera(recipe, scene, sampler),
         sensor=sample_sensor(rnd.sensor, sampler),
-        render=RenderSpec(resolution=list(recipe.render.resolution), spp=recipe.render.spp,
+        render=RenderSpec(resolution=sample_resolution(recipe, sampler), spp=recipe.render.spp,
                           max_depth=recipe.render.max_depth, seed=sampler.seed_for("render/seed")),
     )
 

@@ -240,6 +240,11 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
             }
     if recipe.camera.prim and recipe.camera.prim not in cameras:
         raise InputError(f"no UsdGeom.Camera at {recipe.camera.prim!r}", source=src, field="camera.prim")
+    rnd_cam = recipe.randomizers.camera
+    if rnd_cam is not None and rnd_cam.prim is not None:
+        for name in ([rnd_cam.prim.value] if hasattr(rnd_cam.prim, "value") else rnd_cam.prim.items):
+            if name not in cameras:
+                raise InputError(f"no UsdGeom.Camera at {name!r}", source=src, field="randomizers.camera.prim")
     _check_selectors(recipe, parts, lights, src)
     bounds, surfaces = {}, {}
     scatters = [(i, e.scatter) for i, e in enumerate(recipe.randomizers.poses) if e.scatter is not None]

@@ -21,8 +21,19 @@ def _roll_of(matrix: np.ndarray, up: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(np.dot(right, ref[:3, 1]), np.dot(right, ref[:3, 0]))))
 
 
+def sample_resolution(recipe: Recipe, sampler: Sampler) -> list[int]:
+    rnd = recipe.randomizers.camera
+    if rnd is not None and rnd.resolution is not None:
+        w, h = sampler.draw("camera/resolution", rnd.resolution)
+        return [int(round(w)), int(round(h))]
+    return list(recipe.render.resolution)
+
+
 def sample_camera(recipe: Recipe, scene, sampler: Sampler) -> CameraSpec:
     cfg = recipe.camera
+    rnd = recipe.randomizers.camera
+    if rnd is not None and rnd.prim is not None:
+        cfg = cfg.model_copy(update={"prim": sampler.draw("camera/prim", rnd.prim)})
     up = np.asarray(scene.up, float)
     base = dict(
         focal_length=cfg.focal_length, horizontal_aperture=cfg.horizontal_aperture, clipping=list(cfg.clipping),
@@ -35,7 +46,6 @@ def sample_camera(recipe: Recipe, scene, sampler: Sampler) -> CameraSpec:
         base.update({k: authored[k] for k in ("focal_length", "horizontal_aperture", "clipping", "f_stop", "focus_distance")})
         base.update(position=list(map(float, m[:3, 3])), look_at=list(map(float, m[:3, 3] - m[:3, 2])),
                     roll=_roll_of(m, up))
-    rnd = recipe.randomizers.camera
     if rnd is not None:
         if rnd.orbit is not None:
             base["position"], base["look_at"] = sample_orbit(rnd.orbit, "camera/orbit", sampler, up)
