@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BEGIN, END = "<!-- generated: defect parameters -->", "<!-- end generated -->"
+RBEGIN = "<!-- generated: recipe reference -->"
 
 
 def defect_tables() -> str:
@@ -31,14 +32,90 @@ def defect_tables() -> str:
     return "\n".join(out)
 
 
-def render(text: str) -> str:
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[:start] + "\n\n" + defect_tables() + "\n" + text[end:]
+def render(text: str, begin: str = BEGIN, body=None) -> str:
+    start, end = text.index(begin) + len(begin), text.index(END)
+    return text[:start] + "\n\n" + (body or defect_tables)() + "\n" + text[end:]
+
+
+def _type_name(annotation) -> str:
+    """Readable type of a recipe field, naming the distribution aliases instead of expanding them."""
+    from typing import Literal, Union, get_args, get_origin
+
+    from wearforge.distributions import Distribution, Name, Scalar, Vec3
+
+    aliases = ((Scalar, "number distribution"), (Vec3, "3-vector distribution"), (Name, "name distribution"),
+               (Distribution, "distribution"))
+    for alias, name in aliases:
+        if annotation == alias:
+            return name
+    origin = get_origin(annotation)
+    if origin is Union or str(origin) == "<class 'types.UnionType'>":
+        return " or ".join(_type_name(a) for a in get_args(annotation))
+    if origin is Literal:
+        return " / ".join(repr(a) for a in get_args(annotation))
+    if origin in (list, tuple, dict):
+        inner = ", ".join(_type_name(a) for a in get_args(annotation) if a is not Ellipsis)
+        return f"{origin.__name__}[{inner}]"
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def recipe_reference() -> str:
+    from pydantic import BaseModel
+
+    from wearforge.recipe import Recipe
+
+    out, seen = [], set()
+
+    def walk(model: type[BaseModel], title: str) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        doc = " ".join((model.__doc__ or "").split())
+        rows = []
+        nested = []
+        for name, field in model.model_fields.items():
+            if field.exclude:
+                continue
+            key = field.alias or name
+            default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
+            if len(default) > 40:
+                default = default[:37] + "..."
+            rows.append(f"| `{key}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")
+            for sub in _models(field.annotation):
+                nested.append((sub, f"{title}.{key}"))
+        out.append(f"### `{title}`\n\n{doc}\n\n| field | type | default | meaning |\n|---|---|---|---|")
+        out.extend(rows)
+        out.append("")
+        for sub, sub_title in nested:
+            walk(sub, sub_title)
+
+    walk(Recipe, "recipe")
+    return "\n".join(out).replace("| `recipe` |", "| recipe |")
+
+
+def _models(annotation):
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    found = []
+    stack = [annotation]
+    while stack:
+        a = stack.pop()
+        if isinstance(a, type) and issubclass(a, BaseModel) and a.__module__ == "wearforge.recipe":
+            found.append(a)
+        stack.extend(get_args(a))
+    return found
 
 
 def main() -> None:
     path = ROOT / "docs" / "wear.md"
     path.write_text(render(path.read_text()))
+    print(f"updated {path}")
+    path = ROOT / "docs" / "recipes.md"
+    path.write_text(render(path.read_text(), RBEGIN, recipe_reference))
     print(f"updated {path}")
 
 

@@ -127,7 +127,7 @@ def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
     out.print(table)
     rnd = r.randomizers
     used = [n for n in ("materials", "lights", "poses", "physics", "wear") if getattr(rnd, n)]
-    used += [n for n in ("camera", "sensor") if getattr(rnd, n) is not None]
+    used += [n for n in ("camera", "sensor", "settle") if getattr(rnd, n) is not None]
     out.print(f"twin: {r.usd_path()}")
     out.print(f"frames: {r.frames}, seed: {r.seed}, resolution: {r.render.resolution[0]}x{r.render.resolution[1]}, "
               f"spp: {r.render.spp}, randomizers: {', '.join(used) or 'none'}")

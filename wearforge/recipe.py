@@ -297,10 +297,12 @@ class Settle(_Model):
     """Drop the (scattered) parts and simulate them with Newton until they rest; rest poses go into the FrameSpec."""
 
     duration: float = Field(default=3.0, gt=0, le=60, description="Longest simulated time, seconds.")
-    dt: float = Field(default=1.0 / 240.0, gt=0, le=0.05, description="Time step, seconds.")
+    dt: float = Field(default=1.0 / 480.0, gt=0, le=0.05, description="Time step, seconds (small enough that thin parts do not tunnel).")
     iterations: int = Field(default=10, ge=1, le=200, description="XPBD solver iterations per step.")
     rest_speed: float = Field(default=0.005, gt=0, description="At rest below this speed (m/s, rad/s).")
     rest_time: float = Field(default=0.25, ge=0, description="Seconds every part must stay at rest.")
+    contact_gap: float = Field(default=0.01, ge=0, description="Speculative contact distance (stops thin parts "
+                                                                 "tunnelling through colliders), world units.")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Warp device for Newton.")
 
 

@@ -287,7 +287,12 @@ def _support_field(stage: Usd.Stage, path: str, movable: list[str], src: str, fi
              if not any(str(p.GetPath()).startswith(m + "/") or str(p.GetPath()) == m for m in movable)]
     points, tris = _world_triangles(stage, fixed)
     lo, hi = support[0].min(axis=0), support[0].max(axis=0)
-    return height_field(points, tris, bounds=(lo[0], lo[1], hi[0], hi[1]))
+    bounds = (lo[0], lo[1], hi[0], hi[1])
+    everything = height_field(points, tris, bounds=bounds)
+    own = height_field(*support, bounds=bounds)
+    # only where the support itself is the topmost surface (not the table around a rotated bin)
+    mask = np.isclose(everything.z, own.z, atol=1e-6)
+    return type(everything)(everything.x0, everything.y0, everything.step, np.where(mask, everything.z, np.nan))
 
 
 def _world_triangles(stage: Usd.Stage, prims: list[Usd.Prim]):

@@ -49,6 +49,7 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
     apply_frame(stage, spec)
     hidden = [re.escape(p.path) + "(/.*)?$" for p in spec.parts if not p.visible]
     builder = newton.ModelBuilder()
+    builder.default_shape_cfg.gap = cfg.contact_gap
     result = builder.add_usd(stage, ignore_paths=hidden)
     bodies = {path: i for path, i in result["path_body_map"].items()}
     device = "cuda:0" if cfg.device == "cuda" or (cfg.device == "auto" and wp.is_cuda_available()) else "cpu"
@@ -68,8 +69,10 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
     # than instantaneous velocity, because contact solvers jitter parts resting on round edges in place.
     steps, window = int(round(cfg.duration / cfg.dt)), max(1, int(round(cfg.rest_time / cfg.dt)))
     index = np.array([bodies[p.path] for p in parts], dtype=int)
-    at_rest, step = len(index) == 0, -1
+    resting = np.zeros(len(index), bool)
+    step = -1
     reference = state.body_q.numpy()[index]
+    floor = min((reference[:, 2].min() if len(index) else 0.0), 0.0) - 1.0  # below anything it could rest on
     for step in range(steps):
         state.clear_forces()
         pipeline.collide(state, contacts)
@@ -77,23 +80,29 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
         state, nxt = nxt, state
         if (step + 1) % window == 0 and len(index):
             now = state.body_q.numpy()[index]
-            moved = np.linalg.norm(now[:, :3] - reference[:, :3], axis=1).max()
-            turned = (2 * np.arccos(np.clip(np.abs(np.sum(now[:, 3:] * reference[:, 3:], axis=1)), 0, 1))).max()
+            moved = np.linalg.norm(now[:, :3] - reference[:, :3], axis=1)
+            turned = 2 * np.arccos(np.clip(np.abs(np.sum(now[:, 3:] * reference[:, 3:], axis=1)), 0, 1))
             reference = now
-            if moved < cfg.rest_speed * cfg.rest_time and turned < cfg.rest_speed * cfg.rest_time:
-                at_rest = True
+            limit = cfg.rest_speed * cfg.rest_time
+            resting = (moved < limit) & (turned < limit)
+            if resting.all():
                 break
     final = state.body_q.numpy()
-    log.debug("settled %d parts in %d steps (at rest: %s)", len(parts), step + 1, at_rest)
+    log.debug("settled %d parts in %d steps (%d at rest)", len(parts), step + 1, int(resting.sum()))
     updated = []
     for part in spec.parts:
         if part not in parts:
             updated.append(part)
+            continue
+        k = parts.index(part)
+        if final[bodies[part.path]][2] < floor:  # fell through every collider: not in the scene any more
+            log.warning("%s fell through the colliders while settling; hidden in this frame", part.path)
+            updated.append(part.model_copy(update={"visible": False, "drop_pose": part.pose, "at_rest": False}))
             continue
         world = _transform(final[bodies[part.path]]) @ offset[part.path]
         parent = stage.GetPrimAtPath(part.path).GetParent()
         parent_world = gf_to_np(cache.GetLocalToWorldTransform(parent)) if parent.IsA(UsdGeom.Xformable) else np.eye(4)
         t, r, s = matrix_to_trs(np.linalg.inv(parent_world) @ world)
         updated.append(part.model_copy(update={"pose": PoseSpec(position=t, rotation=r, scale=s),
-                                               "drop_pose": part.pose, "at_rest": at_rest}))
+                                               "drop_pose": part.pose, "at_rest": bool(resting[k])}))
     return spec.model_copy(update={"parts": updated, "settled": True})
