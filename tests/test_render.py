@@ -311,3 +311,19 @@ def test_camera_picks_twin_cameras_and_resolutions(write_recipe, cell_recipe):
     renderer = StandaloneRenderer(stage)
     shapes = {renderer.render(s)["rgb"]["data"].shape for s in specs[:4]}
     assert shapes <= {(32, 48, 4), (40, 40, 4)} and len(shapes) >= 1
+
+
+def test_material_presets_change_the_rendered_part(write_recipe, cell_recipe):
+    colour = {}
+    for preset in ("painted_blue", "painted_safety_yellow"):
+        recipe = load_recipe(write_recipe({**cell_recipe, "camera": {"position": [-0.28, -0.15, 0.95],
+                                                                     "look_at": [-0.28, 0.12, 0.76]},
+                                           "randomizers": {"materials": [{"parts": "class:gear", "preset": preset}]},
+                                           "render": {"resolution": [64, 48], "spp": 16}}, preset))
+        stage = open_stage(recipe.usd_path())
+        data = StandaloneRenderer(stage).render(sample_frame(recipe, None, 0, read_scene(recipe, stage)))
+        ids = {v: int(k) for k, v in data["instance_segmentation"]["idToLabels"].items()}
+        gear = data["instance_segmentation"]["data"] == ids["/World/Parts/Gear"]
+        colour[preset] = data["rgb"]["data"][..., :3][gear].astype(float).mean(axis=0)
+    blue, yellow = colour["painted_blue"], colour["painted_safety_yellow"]
+    assert blue[2] > blue[0] and yellow[0] > yellow[2] + 40 and yellow[1] > blue[1]
