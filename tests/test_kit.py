@@ -1,0 +1,176 @@
+"""The Isaac Sim adapter against a stand-in for omni.replicator.core 1.12.27 with the real signatures.
+
+The Kit path is verified here against those signatures and the data it feeds them; it is not run in
+Isaac Sim on these machines.
+"""
+
+import asyncio
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "kit_standin"))
+import omni.replicator.core as rep  # noqa: E402  (the stand-in)
+
+from wearforge.kit import graph  # noqa: E402
+from wearforge.kit.randomizers import prepare, register_randomizers  # noqa: E402
+from wearforge.kit.run import Run, main, run_recipe, run_recipe_async  # noqa: E402
+from wearforge.kit.writers import register_writers  # noqa: E402
+from wearforge.recipe import load_recipe  # noqa: E402
+from wearforge.stage import look_at_matrix, open_twin, trs_to_matrix  # noqa: E402
+
+from conftest import DEMO, ROOT  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def clean():
+    rep.reset()
+    yield
+    rep.reset()
+
+
+def calls(op):
+    return [n for n in rep.GRAPH if n["op"] == op]
+
+
+def test_the_stand_in_enforces_the_real_signatures():
+    with pytest.raises(ValueError, match="Position and any of"):
+        rep.modify.pose(position=(0, 0, 0), position_x=1.0)
+    with pytest.raises(ValueError, match="look_at"):
+        rep.modify.pose(rotation=(0, 0, 0), look_at=(1, 1, 1))
+    with pytest.raises(ValueError, match="Scale and size"):
+        rep.modify.pose(scale=1.0, size=2.0)
+    with pytest.raises(TypeError):
+        rep.modify.pose(positon=(0, 0, 0))
+    with pytest.raises(TypeError):
+        with rep.trigger.on_frame(max_exec=3):
+            pass
+    with pytest.raises(TypeError):
+        rep.distribution.sequence()
+
+
+def test_a_recipe_compiles_to_a_graph_that_replays_its_framespecs():
+    recipe = load_recipe(DEMO, ["randomizers.wear=[]"])
+    stage = open_twin(recipe)
+    recipe, scene, specs, shaders, colliders, authored = prepare(recipe, stage, frames=5)
+    plan = graph.compile_graph(rep, specs, scene, shaders, colliders, rt_subframes=4, authored=authored)
+    assert plan.frames == 5 and plan.parts == [p.path for p in scene.parts]
+    trig = calls("trigger.on_frame")[0]
+    assert trig["args"]["max_execs"] == 5 and trig["args"]["rt_subframes"] == 4 and trig["layer"] == "wearforge"
+    seqs = calls("distribution.sequence")
+    assert seqs and all(len(s["args"]["items"]) == 5 and s["args"]["ordered"] for s in seqs)
+    # the gear's yaw and colour per frame are exactly the FrameSpec's
+    gear = [i for i, p in enumerate(scene.parts) if p.semantic_class == "gear"][0]
+    pose = next(n for n in calls("modify.pose") if n["prims"] == [scene.parts[gear].path])
+    rotations = pose["args"]["rotation"].node["args"]["items"]
+    assert [r[2] for r in rotations] == [s.parts[gear].pose.rotation[2] for s in specs]
+    colour = next(n for n in calls("modify.attribute") if n["args"]["name"] == "inputs:diffuseColor"
+                  and n["args"]["input_prims"] == shaders[scene.parts[gear].path])
+    assert colour["args"]["value"].node["args"]["items"] == [tuple(s.parts[gear].material.base_color) for s in specs]
+    friction = calls("physics.physics_material")
+    assert len(friction) == 3 and friction[0]["args"]["input_prims"]
+    key = next(n for n in calls("modify.attribute") if n["args"]["name"] == "inputs:intensity"
+               and n["args"]["input_prims"] == ["/World/Lights/Key"])
+    assert key["args"]["value"].node["args"]["items"] == [next(l for l in s.lights if l.path == "/World/Lights/Key").intensity
+                                                          for s in specs]
+    # the camera's rotation reproduces the standalone look-at + roll
+    cam = next(n for n in calls("modify.pose") if n["prims"] == [specs[0].camera.path])
+    for spec, pos, rot in zip(specs, cam["args"]["position"].node["args"]["items"], cam["args"]["rotation"].node["args"]["items"]):
+        c = spec.camera
+        want = look_at_matrix(np.array(c.position), np.array(c.look_at), np.array(c.up), c.roll)
+        assert np.allclose(trs_to_matrix(pos, rot, (1, 1, 1)), want, atol=1e-9)
+
+
+def test_graph_mode_refuses_per_frame_structure_changes():
+    recipe = load_recipe(ROOT / "recipes" / "full_randomization.yaml", ["frames=6"])
+    stage = open_twin(recipe)
+    _, scene, specs, shaders, colliders, _ = prepare(recipe, stage)
+    with pytest.raises(graph.GraphModeError, match="step mode"):
+        graph.compile_graph(rep, specs, scene, shaders, colliders)
+
+
+def test_registered_randomizers_drive_their_part_of_the_scene():
+    recipe = load_recipe(DEMO, ["randomizers.wear=[]"])
+    stage = open_twin(recipe)
+    names = register_randomizers(rep, stage_getter=lambda: stage)
+    assert names == ["wearforge_poses", "wearforge_materials", "wearforge_physics", "wearforge_lights", "wearforge_camera"]
+    with rep.trigger.on_frame(max_execs=3):
+        node = rep.randomizer.wearforge_poses(recipe, frames=3)
+        rep.randomizer.wearforge_materials(recipe, frames=3)
+        rep.randomizer.wearforge_camera(recipe, frames=3)
+    assert node["op"] == "get.prim_at_path"
+    assert all(len(s["args"]["items"]) == 3 for s in calls("distribution.sequence"))
+    assert {n["op"] for n in rep.GRAPH} >= {"modify.pose", "modify.attribute"}
+
+
+def _payload_layouts(data):
+    import copy
+
+    rp = "RenderProduct_Replicator"
+    a, b, c = (copy.deepcopy(data) for _ in range(3))  # each layout owns its arrays, as a render product would
+    legacy = {name: {"data": p["data"], "info": {k: v for k, v in p.items() if k != "data"}}
+              for name, p in c.items() if isinstance(p, dict) and "data" in p}
+    legacy["camera_params"] = c["camera_params"]
+    return {"annotator": {"annotators": {name: {rp: payload} for name, payload in a.items()},
+                          "trigger_outputs": {"on_frame": 0}},
+            "renderProduct": {"renderProducts": {rp: b}},
+            "legacy": legacy}
+
+
+def test_registered_writers_read_all_three_payload_layouts_the_same(tmp_path, write_recipe, cell_recipe):
+    from wearforge.render.frame import StandaloneRenderer
+    from wearforge.scenario import sample_frame
+    from wearforge.stage import read_scene
+
+    recipe = load_recipe(write_recipe(cell_recipe))
+    stage = open_twin(recipe)
+    spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
+    data = StandaloneRenderer(stage).render(spec)
+    data.pop("timing")
+    frame_spec = data.pop("frame_spec")["data"]
+    names = register_writers(rep)
+    assert "WearforgeCocoWriter" in names and set(names) <= set(rep.WriterRegistry._writers)
+    outputs = {}
+    for layout, payload in _payload_layouts(data).items():
+        writer = rep.WriterRegistry.get("WearforgeBasicWriter")
+        writer.initialize(output_dir=str(tmp_path / layout))
+        assert "instance_segmentation_fast" in writer.annotators
+        writer.frame_spec = frame_spec
+        writer.write(payload)
+        if layout == "annotator":  # a render product reuses its buffers: the queued frame must not change
+            payload["annotators"]["rgb"]["RenderProduct_Replicator"]["data"][:] = 0
+        writer.on_final_frame()
+        outputs[layout] = {p.name: p.read_bytes() for p in (tmp_path / layout).glob("*_0000.*")}
+    assert outputs["annotator"] and outputs["annotator"] == outputs["renderProduct"]
+    for name in ("rgb_0000.png", "instance_segmentation_0000.png", "bounding_box_2d_tight_0000.npy"):
+        assert outputs["legacy"][name] == outputs["annotator"][name]
+    assert "frame_spec_0000.json" in outputs["annotator"]
+    import cv2
+
+    rgb = cv2.imread(str(tmp_path / "annotator" / "rgb_0000.png"), cv2.IMREAD_UNCHANGED)
+    assert rgb[..., :3].any()
+
+
+def test_step_mode_applies_each_framespec_and_destroys_the_render_product(tmp_path):
+    recipe = load_recipe(DEMO, ["randomizers.wear=[]", "output.writers=[basic, coco]"])
+    stage = open_twin(recipe)
+    seen = []
+    count = run_recipe(rep, stage, recipe, out=str(tmp_path), frames=3, rt_subframes=2, progress=seen.append)
+    assert count == 3 and len(rep.orchestrator.steps) == 3 and rep.orchestrator.steps[0]["rt_subframes"] == 2
+    assert calls("render_product.destroy") and seen[-1] == "wearforge: frame 3/3"
+    assert not stage.GetSessionLayer().rootPrims  # the user's stage is left as it was
+    asyncio.run(run_recipe_async(rep, recipe, out=str(tmp_path / "async"), frames=2, stage=stage, progress=seen.append))
+    assert rep.orchestrator.steps[-1].get("async") and len(calls("render_product.destroy")) == 2
+    run = Run(rep, stage, recipe, str(tmp_path / "x"), frames=2)
+    run.frame(1)
+    assert [w.frame_spec["index"] for w in run.writers] == [1, 1]
+    run.close()
+
+
+def test_headless_runner_rejects_a_bad_recipe_before_starting_isaac_sim(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("frames: -1\n")
+    assert main([str(bad)]) == 2
+    assert "error:" in capsys.readouterr().err
