@@ -174,3 +174,65 @@ def test_headless_runner_rejects_a_bad_recipe_before_starting_isaac_sim(tmp_path
     bad.write_text("frames: -1\n")
     assert main([str(bad)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_panel_model_edits_become_validated_overrides(tmp_path):
+    from wearforge.kit.panel_model import PanelModel
+
+    events = []
+    model = PanelModel(listeners=[lambda m: events.append(m.status)])
+    assert not model.open_recipe(tmp_path / "missing.yaml") and "not found" in model.error
+    assert model.open_recipe(DEMO) and model.error == ""
+    assert model.defects["rust"].enabled and not model.defects["cracks"].enabled  # read from the recipe
+    model.set_frames(3)
+    model.set_output(str(tmp_path / "panel"))
+    model.toggle_writer("coco", True)
+    model.set_defect("cracks", enabled=True, intensity=1.0)
+    model.set_defect("rust", enabled=False)
+    model.set_light_intensity("/World/Lights/Key", 42.0)
+    recipe = model.effective_recipe()
+    assert recipe.frames == 3 and recipe.output.dir == str(tmp_path / "panel")
+    assert set(recipe.output.writers) == {"basic", "coco"}
+    layers = [layer.type for layer in recipe.randomizers.wear[0].layers]
+    assert "cracks" in layers and "rust" not in layers
+    assert recipe.randomizers.wear[0].layers[layers.index("cracks")].params["coverage"].value == 0.5  # the high end
+    assert recipe.randomizers.lights[-1].light == "/World/Lights/Key"
+    with pytest.raises(ValueError):
+        model.toggle_writer("parquet", True)
+    assert events
+
+
+def test_panel_model_runs_and_stops_with_progress(tmp_path):
+    from wearforge.kit.panel_model import PanelModel
+
+    model = PanelModel()
+    model.open_recipe(DEMO)
+    model.set_frames(4)
+    model.set_output(str(tmp_path / "run"))
+    stage = open_twin(model.effective_recipe())
+    progress = []
+
+    def stop_after_two(m):
+        progress.append(m.done)
+        if m.done == 2:
+            m.stop()
+
+    model.listeners.append(stop_after_two)
+    assert asyncio.run(model.run(rep, stage)) == 2
+    assert model.status == "idle" and model.total == 4 and 2 in progress and calls("render_product.destroy")
+    model.listeners.clear()
+    assert asyncio.run(model.run(rep, stage)) == 4 and model.status == "done" and model.progress == 1.0
+
+
+def test_panel_model_previews_the_selected_parts_wear():
+    from wearforge.kit.panel_model import PanelModel
+
+    model = PanelModel()
+    model.open_recipe(DEMO)
+    model.set_defect("rust", enabled=True, intensity=1.0)
+    model.wear_resolution = 64
+    stage = open_twin(model.effective_recipe())
+    image = model.preview_wear(stage, "/World/Parts/PipeSpool")
+    assert image.shape == (64, 64, 3) and image.dtype == np.uint8
+    assert (image[..., 0].astype(int) - image[..., 2]).max() > 40  # rust shows
+    assert not stage.GetSessionLayer().rootPrims

@@ -9,7 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_kit_manifest_names_the_package_and_its_dependencies():
     manifest = tomllib.loads((ROOT / "extension.toml").read_text())
     modules = [m["name"] for m in manifest["python"]["module"]]
-    assert modules == ["wearforge"] and (ROOT / "wearforge" / "__init__.py").is_file()
+    assert modules == ["wearforge", "wearforge.kit.extension"] and (ROOT / "wearforge" / "kit" / "extension.py").is_file()
+    ui = tomllib.loads((ROOT / "exts" / "wearforge.ui" / "config" / "extension.toml").read_text())
+    assert {"wearforge", "omni.ui"} <= set(ui["dependencies"])
+    assert (ROOT / "exts" / "wearforge.ui" / ui["python"]["module"][0]["name"] / "extension.py").is_file()
     assert {"omni.replicator.core", "omni.usd"} <= set(manifest["dependencies"])
     assert not any("usd-core" in r for r in manifest["python"]["pipapi"]["requirements"])
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -1,0 +1,1 @@
+from .extension import WearforgeUiExtension  # noqa: F401
