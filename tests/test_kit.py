@@ -95,7 +95,8 @@ def test_registered_randomizers_drive_their_part_of_the_scene():
     recipe = load_recipe(DEMO, ["randomizers.wear=[]"])
     stage = open_twin(recipe)
     names = register_randomizers(rep, stage_getter=lambda: stage)
-    assert names == ["wearforge_poses", "wearforge_materials", "wearforge_physics", "wearforge_lights", "wearforge_camera"]
+    assert names == ["wearforge_poses", "wearforge_materials", "wearforge_physics", "wearforge_lights", "wearforge_camera",
+                     "wearforge_wear"]
     with rep.trigger.on_frame(max_execs=3):
         node = rep.randomizer.wearforge_poses(recipe, frames=3)
         rep.randomizer.wearforge_materials(recipe, frames=3)
@@ -236,3 +237,80 @@ def test_panel_model_previews_the_selected_parts_wear():
     assert image.shape == (64, 64, 3) and image.dtype == np.uint8
     assert (image[..., 0].astype(int) - image[..., 2]).max() > 40  # rust shows
     assert not stage.GetSessionLayer().rootPrims
+
+
+def _stack(res=32):
+    from wearforge.wear import CleanMaterial, LayerSpec, bake, build_stack
+
+    sys.path.insert(0, str(ROOT / "usd_assets"))
+    import build_assets
+
+    m = build_assets.bracket()
+    b = bake(m.points, m.triangles(), m.normals, m.uvs, res, occlusion_resolution=16, rays=4)
+    return build_stack(b, CleanMaterial((0.05, 0.16, 0.42), 0.0, 0.45), [LayerSpec("rust", 3, {"coverage": 0.5})],
+                       keep_device=True)
+
+
+def test_wear_maps_go_to_dynamic_textures_from_the_device_pointer_and_bind_omnipbr(tmp_path):
+    import omni.ui as ui  # the stand-in
+    from pxr import UsdShade
+
+    from wearforge.kit.textures import TextureBinder
+
+    ui.DynamicTextureProvider.uploads.clear()
+    stack = _stack()
+    binder = TextureBinder(tmp_path / "textures")
+    assert binder.ui is ui
+    uris = binder.push("/World/Parts/Bracket", stack)
+    ptrs = {u["ptr"] for u in ui.DynamicTextureProvider.uploads}
+    assert ptrs == {a.ptr for a in stack.device_rgba.values()}  # straight from the Warp arrays
+    assert all(u["sizes"] == [32, 32] and u["format"] is ui.TextureFormat.RGBA8_UNORM for u in ui.DynamicTextureProvider.uploads)
+    assert set(uris) == {"diffuse_texture", "reflectionroughness_texture", "metallic_texture", "normalmap_texture"}
+    assert all(v.startswith("dynamic://wearforge_World_Parts_Bracket_") for v in uris.values())
+    stage = open_twin(load_recipe(DEMO))
+    material = binder.bind(stage, "/World/Parts/Bracket", uris)
+    shader = UsdShade.Shader(stage.GetPrimAtPath(f"{material}/Shader"))
+    assert shader.GetInput("diffuse_texture").Get().path == uris["diffuse_texture"]
+    bound, _ = UsdShade.MaterialBindingAPI(stage.GetPrimAtPath("/World/Parts/Bracket/Geom")).ComputeBoundMaterial()
+    assert str(bound.GetPath()) == material
+    assert not list((tmp_path / "textures").glob("*.png"))
+    assert stage.GetRootLayer().dirty is False  # only the session layer changed
+
+
+def test_headless_without_omni_ui_binds_texture_files(tmp_path):
+    import cv2
+
+    from wearforge.kit.textures import TextureBinder
+
+    stack = _stack()
+    binder = TextureBinder(tmp_path / "textures", ui=None)
+    uris = binder.push("/World/Parts/Bracket", stack, frame=7)
+    for uri in uris.values():
+        assert uri.endswith("_000007.png") and cv2.imread(uri, cv2.IMREAD_UNCHANGED).shape == (32, 32, 4)
+    base = cv2.imread(uris["diffuse_texture"], cv2.IMREAD_UNCHANGED)[..., [2, 1, 0]]
+    from wearforge.color import linear_to_srgb
+
+    expected = np.round(linear_to_srgb(stack.base_color) * 255)
+    assert np.abs(base.astype(int) - expected).max() <= 1  # the device packing matches the host maps
+
+
+def test_step_mode_with_wear_binds_textures_each_frame(tmp_path):
+    import omni.ui as ui
+
+    ui.DynamicTextureProvider.uploads.clear()
+    recipe = load_recipe(DEMO, ["randomizers.wear=[{parts: class:pipe_spool, resolution: 32, layers: [{type: rust}]}]"])
+    stage = open_twin(recipe)
+    run_recipe(rep, stage, recipe, out=str(tmp_path), frames=2, progress=lambda s: None)
+    names = {u["name"] for u in ui.DynamicTextureProvider.uploads}
+    assert len(ui.DynamicTextureProvider.uploads) == 8 and len(names) == 4  # 4 maps, 2 frames, same providers
+
+
+def test_graph_mode_wear_swaps_texture_files_per_frame(tmp_path):
+    recipe = load_recipe(DEMO, ["randomizers.wear=[{parts: class:pipe_spool, resolution: 32, layers: [{type: rust}]}]"])
+    stage = open_twin(recipe)
+    register_randomizers(rep, stage_getter=lambda: stage)
+    rep.randomizer.wearforge_wear(recipe, frames=3, texture_dir=str(tmp_path))
+    swaps = [n for n in calls("modify.attribute") if n["args"]["name"].endswith("_texture")]
+    assert len(swaps) == 4
+    files = swaps[0]["args"]["value"].node["args"]["items"]
+    assert len(files) == 3 and len(set(files)) == 3 and all(Path(f).is_file() for f in files)

@@ -9,7 +9,7 @@ from wearforge.physics.settle import settle_frame
 from wearforge.recipe import load_recipe
 from wearforge.scenario import sample_frame
 from wearforge.semantics import set_semantic_class
-from wearforge.stage import apply_frame, gf_to_np, open_stage, read_scene
+from wearforge.stage import apply_frame, open_stage, read_scene
 
 from conftest import DEMO
 

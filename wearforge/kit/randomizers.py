@@ -16,7 +16,8 @@ from pathlib import Path
 
 from wearforge.kit import graph
 
-NAMES = ("wearforge_poses", "wearforge_materials", "wearforge_physics", "wearforge_lights", "wearforge_camera")
+NAMES = ("wearforge_poses", "wearforge_materials", "wearforge_physics", "wearforge_lights", "wearforge_camera",
+         "wearforge_wear")
 
 
 def prepare(recipe, stage, frames: int | None = None, seed: int | None = None):
@@ -90,6 +91,37 @@ def register_randomizers(rep, stage_getter=None) -> list[str]:
         _, _, specs, _, _, _ = prepare(recipe, stage(), frames, seed)
         return node([graph.register_camera(rep, specs, seq(), graph.GraphPlan(len(specs)))])
 
-    for fn in (wearforge_poses, wearforge_materials, wearforge_physics, wearforge_lights, wearforge_camera):
+    def wearforge_wear(recipe, frames=None, seed=None, texture_dir="out/wearforge_textures"):
+        """Grow every frame's wear up front, write the maps as files and swap them per frame (graph mode)."""
+        from wearforge.kit.textures import TextureBinder
+        from wearforge.render.usd_scene import read_frame_state, read_geometry
+        from wearforge.render.wear_textures import WearTextures
+        from wearforge.stage import apply_frame, up_vector
+
+        st = stage()
+        _, _, specs, _, _, _ = prepare(recipe, st, frames, seed)
+        meshes = read_geometry(st)
+        wear = WearTextures(meshes, up_vector(st))
+        binder = TextureBinder(texture_dir, ui=None)
+        per_part: dict[str, list[dict[str, str]]] = {}
+        for spec in specs:
+            apply_frame(st, spec)
+            stacks, _ = wear.stacks(spec, read_frame_state(st, meshes, spec.camera.path))
+            for index, stack in stacks.items():
+                per_part.setdefault(meshes[index].label_path, []).append(binder.push(meshes[index].label_path, stack,
+                                                                                      spec.index))
+        st.GetSessionLayer().Clear()
+        items = []
+        for part, frames_uris in per_part.items():
+            if len(frames_uris) != len(specs):
+                raise graph.GraphModeError(f"{part}: wear appears in some frames only; run this recipe in step mode")
+            material = binder.bind(st, part, frames_uris[0])
+            for input_name in frames_uris[0]:
+                items.append(rep.modify.attribute(f"inputs:{input_name}", seq()([u[input_name] for u in frames_uris]),
+                                                  input_prims=[f"{material}/Shader"]))
+        return node(items)
+
+    for fn in (wearforge_poses, wearforge_materials, wearforge_physics, wearforge_lights, wearforge_camera,
+               wearforge_wear):
         rep.randomizer.register(fn, override=True)
     return list(NAMES)

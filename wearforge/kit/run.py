@@ -38,6 +38,15 @@ class Run:
         self.specs = [sample_frame(self.recipe, None, i, scene) for i in range(frames or self.recipe.frames)]
         self.apply = apply_frame
         apply_frame(stage, self.specs[0])  # creates the camera (if the recipe makes one) before the render product
+        self.wear = self.textures = None
+        if self.recipe.randomizers.wear:
+            from wearforge.kit.textures import TextureBinder
+            from wearforge.render.usd_scene import read_geometry
+            from wearforge.render.wear_textures import WearTextures
+            from wearforge.stage import up_vector
+
+            self.wear = WearTextures(read_geometry(stage), up_vector(stage), keep_device=True)
+            self.textures = TextureBinder(Path(out or self.recipe.output.dir) / "textures")
         register_writers(rep)
         first = self.specs[0]
         self.render_product = rep.create.render_product(first.camera.path, tuple(first.render.resolution),
@@ -55,6 +64,13 @@ class Run:
     def frame(self, i: int) -> None:
         spec = self.specs[i]
         self.apply(self.stage, spec)
+        if self.wear is not None:
+            from wearforge.render.usd_scene import read_frame_state
+
+            stacks, _ = self.wear.stacks(spec, read_frame_state(self.stage, self.wear.meshes, spec.camera.path))
+            for index, stack in stacks.items():
+                part = self.wear.meshes[index].label_path
+                self.textures.bind(self.stage, part, self.textures.push(part, stack, spec.index))
         for writer in self.writers:
             writer.frame_spec = spec.model_dump(mode="json")
 

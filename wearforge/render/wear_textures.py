@@ -21,7 +21,9 @@ log = logging.getLogger("wearforge.wear")
 class WearTextures:
     """Owns the bakes of one twin's meshes and builds this frame's stacks."""
 
-    def __init__(self, meshes: list[MeshGeometry], up: np.ndarray, occlusion_resolution: int = 256):
+    def __init__(self, meshes: list[MeshGeometry], up: np.ndarray, occlusion_resolution: int = 256,
+                 keep_device: bool = False):
+        self.keep_device = keep_device
         self.meshes = meshes
         self.up = np.asarray(up, float)
         self.occlusion_resolution = occlusion_resolution
@@ -73,7 +75,8 @@ class WearTextures:
                 # each mesh of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
-                out[index] = build_stack(self.bake_of(index, part.wear.resolution), clean, layers, up_object)
+                out[index] = build_stack(self.bake_of(index, part.wear.resolution), clean, layers, up_object,
+                                         keep_device=self.keep_device)
         return out, changed
 
 

@@ -89,6 +89,38 @@ def _normals(surface: Surface, height: wp.array2d(dtype=float), dpds: wp.array2d
     out[y, x] = local * 0.5 + wp.vec3(0.5)
 
 
+@wp.func
+def _srgb8(x: float) -> wp.uint8:
+    c = wp.clamp(x, 0.0, 1.0)
+    v = wp.where(c <= 0.0031308, 12.92 * c, 1.055 * wp.pow(c, 1.0 / 2.4) - 0.055)
+    return wp.uint8(int(v * 255.0 + 0.5))
+
+
+@wp.func
+def _lin8(x: float) -> wp.uint8:
+    return wp.uint8(int(wp.clamp(x, 0.0, 1.0) * 255.0 + 0.5))
+
+
+@wp.kernel
+def _pack_rgba8(mat: Material, normal: wp.array2d(dtype=wp.vec3), color: wp.array3d(dtype=wp.uint8),
+                rough: wp.array3d(dtype=wp.uint8), metal: wp.array3d(dtype=wp.uint8), nrm: wp.array3d(dtype=wp.uint8)):
+    """8-bit RGBA textures for RTX: sRGB base colour, linear roughness/metallic, encoded normal."""
+    y, x = wp.tid()
+    c = mat.color[y, x]
+    r = _lin8(mat.rough[y, x])
+    m = _lin8(mat.metal[y, x])
+    n = normal[y, x]
+    for k in range(3):
+        color[y, x, k] = _srgb8(c[k])
+        rough[y, x, k] = r
+        metal[y, x, k] = m
+        nrm[y, x, k] = _lin8(n[k])
+    color[y, x, 3] = wp.uint8(255)
+    rough[y, x, 3] = wp.uint8(255)
+    metal[y, x, 3] = wp.uint8(255)
+    nrm[y, x, 3] = wp.uint8(255)
+
+
 @dataclass
 class CleanMaterial:
     base_color: tuple[float, float, float]
@@ -115,6 +147,7 @@ class WearStack:
     defect_class: np.ndarray  # (R, R) uint8
     defect_instance: np.ndarray  # (R, R) uint32
     cover: np.ndarray  # (R, R) int32
+    device_rgba: dict | None = None  # with keep_device: RGBA8 maps as Warp arrays on the kernels' device
 
     @property
     def resolution(self) -> int:
@@ -148,8 +181,13 @@ def _layer(res: int, dev: str) -> Layer:
 
 
 def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
-                up: np.ndarray = np.array([0.0, 0.0, 1.0]), dev: str | None = None) -> WearStack:
-    """Grow ``layers`` (bottom to top) on ``clean``; deterministic for the same inputs and seeds."""
+                up: np.ndarray = np.array([0.0, 0.0, 1.0]), dev: str | None = None,
+                keep_device: bool = False) -> WearStack:
+    """Grow ``layers`` (bottom to top) on ``clean``; deterministic for the same inputs and seeds.
+
+    ``keep_device`` also returns the textures as RGBA8 Warp arrays on the device, ready for RTX
+    (``omni.ui.DynamicTextureProvider.set_bytes_data_from_gpu``) without a trip through host memory.
+    """
     dev = dev or device()
     res = bake.resolution
     surface = _surface(bake, np.asarray(up, float), dev)
@@ -179,9 +217,15 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     instance = inst.numpy()
     if region_layers:
         instance = _split_regions(instance, bake.cover, region_layers)
+    device_rgba = None
+    if keep_device:
+        device_rgba = {k: wp.zeros((res, res, 4), dtype=wp.uint8, device=dev) for k in ("base_color", "roughness",
+                                                                                    "metallic", "normal")}
+        wp.launch(_pack_rgba8, dim=(res, res), inputs=[mat, normal, device_rgba["base_color"], device_rgba["roughness"],
+                                                       device_rgba["metallic"], device_rgba["normal"]], device=dev)
     return WearStack(base_color=mat.color.numpy(), roughness=mat.rough.numpy(), metallic=mat.metal.numpy(),
                      normal=normal.numpy(), height=mat.height.numpy(), defect_class=cls.numpy(),
-                     defect_instance=instance, cover=bake.cover)
+                     defect_instance=instance, cover=bake.cover, device_rgba=device_rgba)
 
 
 def _split_regions(instance: np.ndarray, cover: np.ndarray, layers: list[int]) -> np.ndarray:

@@ -1,0 +1,90 @@
+"""Wear stacks on RTX materials.
+
+With omni.ui (any Kit app with a UI or a renderer), each map goes to an ``omni.ui.DynamicTextureProvider``
+straight from the Warp array's device pointer (``set_bytes_data_from_gpu``, no host round trip) and the
+part's OmniPBR inputs point at ``dynamic://<name>``. Pure headless Kit has no omni.ui: then the maps are
+written as PNG files and the inputs point at the files. The binder logs which path it uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("wearforge.kit")
+
+OMNIPBR_INPUTS = {"base_color": "diffuse_texture", "roughness": "reflectionroughness_texture",
+                  "metallic": "metallic_texture", "normal": "normalmap_texture"}
+SRGB_INPUTS = {"base_color"}
+
+
+class TextureBinder:
+    def __init__(self, fallback_dir: str | Path, ui="auto"):
+        """``ui``: "auto" finds omni.ui when Kit has it; None forces the file path; or the omni.ui module."""
+        self.fallback_dir = Path(fallback_dir)
+        if ui == "auto":
+            try:
+                import omni.ui as ui
+            except ImportError:
+                ui = None
+        self.ui = ui
+        self.providers: dict[str, object] = {}  # kept alive: a dropped provider frees its texture
+        log.info("wear textures via %s", "omni.ui dynamic textures (GPU)" if ui else f"files in {self.fallback_dir}")
+
+    @staticmethod
+    def name_for(prim_path: str, texture: str) -> str:
+        return "wearforge" + prim_path.replace("/", "_") + "_" + texture
+
+    def push(self, prim_path: str, stack, frame: int = 0) -> dict[str, str]:
+        """Upload one stack's maps; returns OmniPBR input -> asset path (dynamic:// or file)."""
+        uris = {}
+        for texture, input_name in OMNIPBR_INPUTS.items():
+            name = self.name_for(prim_path, texture)
+            if self.ui is not None and stack.device_rgba is not None:
+                array = stack.device_rgba[texture]
+                provider = self.providers.get(name)
+                if provider is None:
+                    provider = self.providers[name] = self.ui.DynamicTextureProvider(name)
+                provider.set_bytes_data_from_gpu(array.ptr, [array.shape[1], array.shape[0]],
+                                                 format=self.ui.TextureFormat.RGBA8_UNORM)
+                uris[input_name] = f"dynamic://{name}"
+            else:
+                uris[input_name] = str(self._write_file(name, frame, self._host_rgba8(stack, texture)))
+        return uris
+
+    @staticmethod
+    def _host_rgba8(stack, texture: str) -> np.ndarray:
+        if stack.device_rgba is not None:
+            return stack.device_rgba[texture].numpy()
+        from wearforge.color import linear_to_srgb
+
+        data = {"base_color": linear_to_srgb(stack.base_color), "roughness": stack.roughness[..., None].repeat(3, -1),
+                "metallic": stack.metallic[..., None].repeat(3, -1), "normal": stack.normal}[texture]
+        rgb = np.round(np.clip(data, 0, 1) * 255).astype(np.uint8)
+        return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], -1)
+
+    def _write_file(self, name: str, frame: int, rgba: np.ndarray) -> Path:
+        from wearforge.writers.base import atomic_write_bytes, encode_png
+
+        path = self.fallback_dir / f"{name}_{frame:06d}.png"
+        atomic_write_bytes(path, encode_png(rgba))
+        return path
+
+    def bind(self, stage, part_path: str, uris: dict[str, str]) -> str:
+        """Author an OmniPBR material with the textures on the session layer and bind it to the part."""
+        from pxr import Sdf, Usd, UsdShade
+
+        material_path = f"/wearforge/Looks/{part_path.strip('/').replace('/', '__')}"
+        with Usd.EditContext(stage, stage.GetSessionLayer()):
+            material = UsdShade.Material.Define(stage, material_path)
+            shader = UsdShade.Shader.Define(stage, f"{material_path}/Shader")
+            shader.SetSourceAsset(Sdf.AssetPath("OmniPBR.mdl"), "mdl")
+            shader.SetSourceAssetSubIdentifier("OmniPBR", "mdl")
+            for input_name, uri in uris.items():
+                shader.CreateInput(input_name, Sdf.ValueTypeNames.Asset).Set(Sdf.AssetPath(uri))
+            material.CreateSurfaceOutput("mdl").ConnectToSource(shader.ConnectableAPI(), "out")
+            UsdShade.MaterialBindingAPI.Apply(stage.GetPrimAtPath(part_path)).Bind(
+                material, UsdShade.Tokens.strongerThanDescendants)
+        return material_path
