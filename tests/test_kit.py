@@ -211,6 +211,8 @@ def test_panel_model_runs_and_stops_with_progress(tmp_path):
     model.set_frames(4)
     model.set_output(str(tmp_path / "run"))
     stage = open_twin(model.effective_recipe())
+    rep.AnnotatorRegistry.frames = {"HdrColor": np.zeros((8, 8, 4)), "instance_segmentation_fast": {
+        "data": np.zeros((8, 8), np.uint32), "info": {"idToLabels": {}, "idToSemantics": {}}}}
     progress = []
 
     def stop_after_two(m):
@@ -300,9 +302,13 @@ def test_step_mode_with_wear_binds_textures_each_frame(tmp_path):
     ui.DynamicTextureProvider.uploads.clear()
     recipe = load_recipe(DEMO, ["randomizers.wear=[{parts: class:pipe_spool, resolution: 32, layers: [{type: rust}]}]"])
     stage = open_twin(recipe)
+    rep.AnnotatorRegistry.frames = {"HdrColor": np.zeros((8, 8, 4)), "instance_segmentation_fast": {
+        "data": np.zeros((8, 8), np.uint32), "info": {"idToLabels": {}, "idToSemantics": {}}}}
     run_recipe(rep, stage, recipe, out=str(tmp_path), frames=2, progress=lambda s: None)
     names = {u["name"] for u in ui.DynamicTextureProvider.uploads}
-    assert len(ui.DynamicTextureProvider.uploads) == 8 and len(names) == 4  # 4 maps, 2 frames, same providers
+    # 4 maps and 1 label texture per frame, 2 frames, the same 5 providers reused
+    assert len(ui.DynamicTextureProvider.uploads) == 10 and len(names) == 5
+    assert len(rep.orchestrator.steps) == 4  # a label subframe and the frame itself, twice
 
 
 def test_graph_mode_wear_swaps_texture_files_per_frame(tmp_path):
@@ -314,3 +320,64 @@ def test_graph_mode_wear_swaps_texture_files_per_frame(tmp_path):
     assert len(swaps) == 4
     files = swaps[0]["args"]["value"].node["args"]["items"]
     assert len(files) == 3 and len(set(files)) == 3 and all(Path(f).is_file() for f in files)
+
+
+def test_label_texture_round_trips_through_any_exposure():
+    from wearforge.kit.defect_pass import decode_label_image, encode_label_texture
+
+    rng = np.random.default_rng(0)
+    cls = rng.integers(0, 11, (40, 50)).astype(np.uint8)
+    inst = np.where(cls > 0, (1 << 24) | rng.integers(1, 300, (40, 50)), 0).astype(np.uint32)
+    tex, lookup = encode_label_texture(cls, inst)
+    assert len(lookup) == 255  # more occurrences than fit: the largest 255 keep their own index
+    for exposure in (1e-3, 1.0, 37.0):
+        noisy = tex[..., :3] * exposure * (1 + rng.normal(0, 1e-4, tex[..., :3].shape))
+        lit, code, occ = decode_label_image(noisy)
+        assert lit.all() and np.array_equal(code, cls)
+        back = np.vectorize(lambda k: lookup.get(int(k), 0))(occ)
+        kept = np.isin(inst, list(lookup.values()))
+        assert np.array_equal(back[kept], inst[kept])
+    lit, code, _ = decode_label_image(np.zeros((4, 4, 4)))
+    assert not lit.any() and not code.any()
+
+
+def test_step_mode_adds_rtx_defect_labels_from_a_label_subframe(tmp_path):
+    from wearforge.kit.defect_pass import encode_label_texture
+
+    recipe = load_recipe(DEMO, ["randomizers.wear=[{parts: class:pipe_spool, resolution: 16, "
+                                "layers: [{type: rust, params: {coverage: 0.9}}]}]", "output.writers=[basic]"])
+    stage = open_twin(recipe)
+    captured = {}
+
+    def fake_hdr():  # a perfect renderer looking straight at the spool's label texture, 2 exposure units
+        stack = captured["stack"]
+        tex, _ = encode_label_texture(stack.defect_class, stack.defect_instance)
+        return tex * 2.0
+
+    run = Run(rep, stage, recipe, str(tmp_path), frames=1)
+    original = run.wear.stacks
+
+    def spy(spec, state):
+        stacks, changed = original(spec, state)
+        captured["stack"] = next(iter(stacks.values()))
+        return stacks, changed
+
+    run.wear.stacks = spy
+    rep.AnnotatorRegistry.frames = {"HdrColor": fake_hdr, "instance_segmentation_fast": lambda: {
+        "data": np.full((16, 16), 5, np.uint32), "info": {"idToLabels": {"5": "/World/Parts/PipeSpool"},
+                                                            "idToSemantics": {"5": {"class": "pipe_spool"}}}}}
+    run.frame(0)
+    extra = run.writers[0].extra
+    seg = extra["defect_segmentation"]["data"]
+    stack = captured["stack"]
+    assert seg.shape == (16, 16) and np.array_equal(seg > 0, stack.defect_class > 0)
+    assert {v["class"] for k, v in extra["defect_segmentation"]["idToLabels"].items() if k != "0"} == {"rust"}
+    rows = extra["defect_instances"]["data"]
+    assert len(rows) == len(np.unique(stack.defect_instance[stack.defect_instance > 0]))
+    assert all(r["partInstanceId"] == 5 for r in rows)
+    assert run.writers[0].accept  # writers take the next (regular) step again
+    ops = [n["args"].get("name") for n in rep.GRAPH if n["op"] == "annotator.get"]
+    assert ops == ["HdrColor", "instance_segmentation_fast"] and len(rep.orchestrator.steps) == 1
+    # the label materials and dark lights are gone again: the regular step renders the FrameSpec
+    assert not stage.GetPrimAtPath("/wearforge/LabelLooks")
+    run.close()

@@ -19,6 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 WRITER_NAMES = {"basic": "WearforgeBasicWriter", "coco": "WearforgeCocoWriter", "yolo": "WearforgeYoloWriter",
                 "webdataset": "WearforgeWebDatasetWriter"}
 
@@ -62,17 +64,42 @@ class Run:
             self.writers.append(writer)
 
     def frame(self, i: int) -> None:
+        """Set up frame ``i`` for the next Replicator step (after a defect-label subframe when there is wear)."""
         spec = self.specs[i]
         self.apply(self.stage, spec)
+        extra = {}
         if self.wear is not None:
             from wearforge.render.usd_scene import read_frame_state
 
             stacks, _ = self.wear.stacks(spec, read_frame_state(self.stage, self.wear.meshes, spec.camera.path))
-            for index, stack in stacks.items():
-                part = self.wear.meshes[index].label_path
+            by_part = {self.wear.meshes[index].label_path: stack for index, stack in stacks.items()}
+            if by_part:
+                extra = self._defect_labels(by_part)
+                self.apply(self.stage, spec)  # undo the label materials and dark lights
+            for part, stack in by_part.items():
                 self.textures.bind(self.stage, part, self.textures.push(part, stack, spec.index))
         for writer in self.writers:
             writer.frame_spec = spec.model_dump(mode="json")
+            writer.extra = extra
+
+    def _defect_labels(self, stacks: dict) -> dict:
+        from wearforge.kit.defect_pass import defect_annotations, label_pass
+        from wearforge.wear.defects import DEFECT_CLASSES
+
+        for writer in self.writers:
+            writer.accept = False  # Replicator fires every writer on every step: skip the label subframe
+        try:
+            hdr, inst, lookups = label_pass(self.rep, self.stage, self.render_product, stacks, self.textures)
+        finally:
+            for writer in self.writers:
+                writer.accept = True
+        ids = np.asarray(inst["data"])
+        info = inst.get("info", inst)
+        part_of = {int(k): v for k, v in info.get("idToLabels", {}).items() if v in stacks}
+        # defect classes take the ids after the twin's part classes, as in the standalone label space
+        classes = sorted({v.get("class") for v in info.get("idToSemantics", {}).values()} - {None, "BACKGROUND", "UNLABELLED"})
+        class_ids = {name: len(classes) + 2 + k for k, name in enumerate(DEFECT_CLASSES)}
+        return defect_annotations(hdr, ids, part_of, class_ids, lookups)
 
     def close(self) -> None:
         for writer in self.writers:

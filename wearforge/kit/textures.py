@@ -65,6 +65,25 @@ class TextureBinder:
         rgb = np.round(np.clip(data, 0, 1) * 255).astype(np.uint8)
         return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], -1)
 
+    def push_label(self, prim_path: str, texture: np.ndarray) -> str:
+        """A float RGBA label texture (defect_pass): RGBA32 on the GPU via omni.ui, else a 16-bit PNG
+        (the ratios survive 16-bit quantization: 1/65535 is far below the 1/512 decode step)."""
+        name = self.name_for(prim_path, "labels")
+        if self.ui is not None:
+            import warp as wp
+
+            array = wp.array(np.ascontiguousarray(texture, np.float32), dtype=wp.float32)
+            provider = self.providers.get(name)
+            if provider is None:
+                provider = self.providers[name] = self.ui.DynamicTextureProvider(name)
+            provider.set_bytes_data_from_gpu(array.ptr, [texture.shape[1], texture.shape[0]],
+                                             format=self.ui.TextureFormat.RGBA32_SFLOAT)
+            self._keep = getattr(self, "_keep", {})
+            self._keep[name] = array  # the provider reads the buffer asynchronously
+            return f"dynamic://{name}"
+        rgba16 = np.round(np.clip(texture, 0, 1) * 65535).astype(np.uint16)
+        return str(self._write_file(name, 0, rgba16))
+
     def _write_file(self, name: str, frame: int, rgba: np.ndarray) -> Path:
         from wearforge.writers.base import atomic_write_bytes, encode_png
 

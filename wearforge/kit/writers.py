@@ -39,22 +39,28 @@ def make_adapter(rep, name: str, factory):
             self.annotators = list(ANNOTATORS)
             self.data_structure = "annotator"
             self.frame_spec = None
+            self.extra: dict = {}  # annotations computed outside Replicator (defect labels), added to the payload
+            self.accept = True  # False during wearforge's own label subframes
             self._inner = factory(**kwargs) if kwargs else None
 
         def write(self, data: dict) -> None:
             if self._inner is None:
                 raise RuntimeError(f"{name}: call initialize(output_dir=...) first")
+            if not self.accept:
+                return
             data = _own(data)
+            added = dict(self.extra)
             if self.frame_spec is not None:
-                spec = {"data": self.frame_spec}
+                added["frame_spec"] = {"data": self.frame_spec}
+            for key, payload in added.items():
                 if "annotators" in data:
                     for rp in next(iter(data["annotators"].values())):
-                        data["annotators"].setdefault("frame_spec", {})[rp] = spec
+                        data["annotators"].setdefault(key, {})[rp] = payload
                 elif "renderProducts" in data:
                     for annos in data["renderProducts"].values():
-                        annos["frame_spec"] = spec
+                        annos[key] = payload
                 else:
-                    data["frame_spec"] = spec
+                    data[key] = payload
             self._inner.write(data)
 
         def on_final_frame(self) -> None:

@@ -3,6 +3,11 @@
 Every function has the real signature (parameter names, defaults and required arguments, checked by
 Python itself) and raises the real ValueErrors for the documented mutual exclusions. Instead of building
 OmniGraph nodes it records each call in ``GRAPH`` so tests can inspect the graph a recipe compiles to.
+
+Checked against the 1.12.27 source: modify.pose (all parameters and its four exclusions), get.prim_at_path,
+randomizer/modify.register, and AnnotatorRegistry.get_annotator(name, init_params). The others follow the
+project's Replicator reference notes (taken from the same source); orchestrator.step_async is assumed to take
+step's parameters.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ def reset() -> None:
     _triggers.clear()
     _layers.clear()
     WriterRegistry._writers.clear()
+    AnnotatorRegistry.frames = {}
     orchestrator.steps.clear()
 
 
@@ -216,6 +222,33 @@ class WriterRegistry:
         if render_products:
             writer.attach(render_products)
         return writer
+
+
+class _Annotator:
+    """An attached annotator; tests set ``AnnotatorRegistry.frames[name]`` to what the renderer would produce."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.render_products: list = []
+
+    def attach(self, render_products):
+        self.render_products = list(render_products)
+
+    def detach(self):
+        self.render_products = []
+
+    def get_data(self):
+        source = AnnotatorRegistry.frames.get(self.name)
+        return source() if callable(source) else source
+
+
+class AnnotatorRegistry:
+    frames: dict = {}
+
+    @classmethod
+    def get_annotator(cls, name: str, init_params: dict = None):
+        _record("annotator.get", name=name)
+        return _Annotator(name)
 
 
 class _Orchestrator(_Namespace):
