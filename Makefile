@@ -28,6 +28,7 @@ bench: $(VENV)/.standalone
 	$(BIN)/python -m pip install -q -e ".[standalone,bench]"
 	$(BIN)/python benchmarks/render_frame.py
 	$(BIN)/python benchmarks/wear_stack.py
+	$(BIN)/python benchmarks/writers.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -10,6 +10,11 @@ from PIL import Image, ImageDraw, ImageFont
 from wearforge.writers.base import atomic_write_bytes, encode_png
 from wearforge.writers.basic import id_color
 
+# one well-separated colour per defect class, so the legend can be read at a glance
+DEFECT_COLORS = {"rust": (255, 110, 0), "pitting": (60, 90, 255), "scratches": (255, 255, 255),
+                 "edge_wear": (0, 230, 230), "dirt": (150, 95, 40), "dust": (255, 0, 200), "oil": (255, 220, 0),
+                 "dents": (0, 255, 80), "cracks": (230, 0, 0), "discoloration": (160, 60, 255)}
+
 
 def overlay(frame: dict, alpha: float = 0.45, skip_classes: tuple[str, ...] = ("table",)) -> Image.Image:
     """One frame's rgb with its labelled instances tinted, boxed and named."""
@@ -26,9 +31,11 @@ def overlay(frame: dict, alpha: float = 0.45, skip_classes: tuple[str, ...] = ("
     defects = frame.get("defect_segmentation", {}).get("data")
     if defects is not None and defects.any():
         # defects on top, in their class colour, more opaque than the part tint
+        names = frame["defect_segmentation"].get("idToLabels", {})
         for cls in np.unique(defects[defects > 0]):
             sel = defects == cls
-            rgb[sel] = 0.25 * rgb[sel] + 0.75 * np.array(id_color(int(cls) * 7)[:3], np.float32)
+            colour = DEFECT_COLORS.get(names.get(str(int(cls)), {}).get("class"), id_color(int(cls))[:3])
+            rgb[sel] = 0.25 * rgb[sel] + 0.75 * np.array(colour, np.float32)
     image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=max(11, image.width // 45))
@@ -62,9 +69,33 @@ def contact_sheet(frames: list[dict], path: Path, columns: int = 4, tile_width: 
     tiles = [t.resize(size, Image.Resampling.LANCZOS) for t in tiles]
     columns = min(columns, len(tiles))
     rows = (len(tiles) + columns - 1) // columns
-    sheet = Image.new("RGB", (columns * size[0] + (columns + 1) * 4, rows * size[1] + (rows + 1) * 4), (24, 24, 24))
+    legend = _defect_legend(frames)
+    legend_h = 28 if legend else 0
+    width = columns * size[0] + (columns + 1) * 4
+    sheet = Image.new("RGB", (width, rows * size[1] + (rows + 1) * 4 + legend_h), (24, 24, 24))
     for k, tile in enumerate(tiles):
         r, c = divmod(k, columns)
         sheet.paste(tile, (4 + c * (size[0] + 4), 4 + r * (size[1] + 4)))
+    if legend:
+        draw = ImageDraw.Draw(sheet)
+        font = ImageFont.load_default(size=14)
+        x, y = 8, sheet.height - legend_h + 6
+        draw.text((x, y), "defects:", fill=(220, 220, 220), font=font)
+        x += 70
+        for semantic_id, name in legend:
+            draw.rectangle([x, y + 2, x + 14, y + 16], fill=DEFECT_COLORS.get(name, id_color(semantic_id)[:3]))
+            draw.text((x + 20, y), name, fill=(220, 220, 220), font=font)
+            x += 30 + int(draw.textlength(name, font=font))
     atomic_write_bytes(Path(path), encode_png(np.asarray(sheet)))
     return Path(path)
+
+
+def _defect_legend(frames: list[dict]) -> list[tuple[int, str]]:
+    """(semantic id, class) of every defect class shown on the sheet, in id order."""
+    seen = {}
+    for frame in frames:
+        labels = frame.get("defect_segmentation", {}).get("idToLabels", {})
+        for key, value in labels.items():
+            if int(key) > 0:
+                seen[int(key)] = value["class"]
+    return sorted(seen.items())
