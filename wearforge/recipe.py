@@ -535,7 +535,8 @@ def _rebase_paths(data: dict, folder: Path) -> None:
     scene = data.get("scene")
     if isinstance(scene, dict) and isinstance(scene.get("usd"), str) and not scene["usd"].startswith(ASSET_PREFIX):
         scene["usd"] = str(resolve_usd(scene["usd"], folder))
-    for d in (scene or {}).get("distractors") or [] if isinstance(scene, dict) else []:
+    distractors = scene.get("distractors") if isinstance(scene, dict) else None
+    for d in distractors or []:
         if isinstance(d, dict) and isinstance(d.get("asset"), str) and not d["asset"].startswith(ASSET_PREFIX):
             d["asset"] = str(resolve_usd(d["asset"], folder))
     for light in data.get("lights") or []:

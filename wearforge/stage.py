@@ -173,7 +173,6 @@ def open_twin(recipe: Recipe) -> Usd.Stage:
                     from wearforge.semantics import set_semantic_class
 
                     set_semantic_class(prim, group.semantic_class)
-    composed.__wearforge_layers = (root, extra)  # keep the anonymous layers alive with the stage
     return composed
 
 

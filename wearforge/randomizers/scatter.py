@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import warp as wp
 
+import wearforge.wear._quiet  # noqa: F401,E402  (before any kernel loads)
+
 from wearforge.recipe import Scatter
 from wearforge.seeding import Sampler
 from wearforge.stage import trs_to_matrix

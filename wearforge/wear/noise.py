@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import warp as wp
 
+import wearforge.wear._quiet  # noqa: F401,E402  (before any kernel loads)
+
 # Empirical standard deviation of fbm() below (Perlin octaves, gain 0.5), used to turn a requested
 # coverage into a threshold without a reduction over the texture (which would cost a device sync).
 FBM_STD = 0.166
