@@ -62,7 +62,7 @@ def defect_annotations(hdr: np.ndarray, instance_seg: np.ndarray, part_of_instan
     ``part_of_instance``: instance id -> part prim path (from the regular pass); ``class_ids``: defect class
     name -> semantic id; ``lookups``: part path -> compact occurrence -> the stack's occurrence id.
     """
-    from wearforge.render.annotations import DEFECT_INSTANCE_DTYPE
+    from wearforge.render.annotations import DEFECT_INSTANCE_DTYPE, label_extents
 
     lit, code, occurrence = decode_label_image(hdr)
     on_part = np.isin(instance_seg, list(part_of_instance))
@@ -78,12 +78,12 @@ def defect_annotations(hdr: np.ndarray, instance_seg: np.ndarray, part_of_instan
     rows = np.zeros(len(uniq), DEFECT_INSTANCE_DTYPE)
     labels = {}
     names = {v: k for k, v in class_ids.items()}
+    if len(uniq):
+        counts, (x0, y0, x1, y1), first = label_extents(mask, len(uniq))
     for k, value in enumerate(uniq):
-        sel = mask == k + 1
-        ys, xs = np.nonzero(sel)
         inst = int(value >> 16)
-        sem = int(semantic[ys[0], xs[0]])
-        rows[k] = (k + 1, sem, inst, xs.min(), ys.min(), xs.max(), ys.max(), sel.sum())
+        sem = int(semantic.flat[first[k]])
+        rows[k] = (k + 1, sem, inst, x0[k], y0[k], x1[k], y1[k], counts[k])
         part = part_of_instance[inst]
         labels[str(k + 1)] = {"class": names.get(sem, ""), "part": part,
                               "occurrence": lookups.get(part, {}).get(int(value & 0xFFFF), 0)}

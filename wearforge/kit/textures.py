@@ -31,6 +31,7 @@ class TextureBinder:
                 ui = None
         self.ui = ui
         self.providers: dict[str, object] = {}  # kept alive: a dropped provider frees its texture
+        self._label_buffers: dict[str, object] = {}  # the provider reads label buffers asynchronously
         log.info("wear textures via %s", "omni.ui dynamic textures (GPU)" if ui else f"files in {self.fallback_dir}")
 
     @staticmethod
@@ -78,8 +79,7 @@ class TextureBinder:
                 provider = self.providers[name] = self.ui.DynamicTextureProvider(name)
             provider.set_bytes_data_from_gpu(array.ptr, [texture.shape[1], texture.shape[0]],
                                              format=self.ui.TextureFormat.RGBA32_SFLOAT)
-            self._keep = getattr(self, "_keep", {})
-            self._keep[name] = array  # the provider reads the buffer asynchronously
+            self._label_buffers[name] = array
             return f"dynamic://{name}"
         rgba16 = np.round(np.clip(texture, 0, 1) * 65535).astype(np.uint16)
         return str(self._write_file(name, 0, rgba16))

@@ -215,19 +215,27 @@ def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, uv: np.ndarray, st
     data = np.zeros(len(uniq), DEFECT_INSTANCE_DTYPE)
     labels = {}
     if len(uniq):
-        ys, xs = np.nonzero(has)
-        ids = mask[ys, xs]
-        order = np.argsort(ids, kind="stable")
-        ids, ys, xs = ids[order], ys[order], xs[order]
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        counts = np.diff(np.r_[starts, len(ids)])
-        x0, x1 = np.minimum.reduceat(xs, starts), np.maximum.reduceat(xs, starts)
-        y0, y1 = np.minimum.reduceat(ys, starts), np.maximum.reduceat(ys, starts)
+        counts, (x0, y0, x1, y1), first = label_extents(mask, len(uniq))
         for k in range(len(uniq)):
             m = int(uniq[k] >> 32)
-            sem = int(semantic[ys[starts[k]], xs[starts[k]]])
+            sem = int(semantic.flat[first[k]])
             part = int(space.mesh_to_instance[m + 2])
             data[k] = (k + 1, sem, part, x0[k], y0[k], x1[k], y1[k], counts[k])
             labels[str(k + 1)] = {"class": space.class_name(sem), "part": space.instance_label(part)}
     return {"defect_segmentation": seg,
             "defect_instances": {"data": data, "mask": mask, "idToLabels": labels}}
+
+
+def label_extents(mask: np.ndarray, n: int):
+    """For labels 1..n of an id image: pixel counts, inclusive boxes (x0, y0, x1, y1) and one flat pixel index each."""
+    ys, xs = np.nonzero(mask)
+    ids = mask[ys, xs]
+    order = np.argsort(ids, kind="stable")
+    ids, ys, xs = ids[order], ys[order], xs[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    counts = np.diff(np.r_[starts, len(ids)])
+    boxes = (np.minimum.reduceat(xs, starts), np.minimum.reduceat(ys, starts),
+             np.maximum.reduceat(xs, starts), np.maximum.reduceat(ys, starts))
+    if len(starts) != n:
+        raise ValueError(f"expected labels 1..{n} without gaps, found {len(starts)}")
+    return counts, boxes, ys[starts] * mask.shape[1] + xs[starts]
