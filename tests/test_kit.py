@@ -19,7 +19,8 @@ from wearforge.kit.randomizers import prepare, register_randomizers  # noqa: E40
 from wearforge.kit.run import Run, main, run_recipe, run_recipe_async  # noqa: E402
 from wearforge.kit.writers import register_writers  # noqa: E402
 from wearforge.recipe import load_recipe  # noqa: E402
-from wearforge.stage import look_at_matrix, open_twin, trs_to_matrix  # noqa: E402
+from wearforge.stage import open_twin  # noqa: E402
+from wearforge.transforms import look_at_matrix, trs_to_matrix  # noqa: E402
 
 from conftest import DEMO, ROOT  # noqa: E402
 

@@ -35,3 +35,20 @@ def test_core_modules_do_not_import_kit():
         if "import omni" in text or "from omni" in text or "import isaacsim" in text:
             offenders.append(str(path))
     assert offenders == []
+
+
+def test_core_and_kit_reach_no_standalone_backend():
+    """Only the backend itself and the places that choose it (generate, gallery) import wearforge.render."""
+    import ast
+
+    allowed = {"generate.py", "gallery.py"}
+    offenders = []
+    for path in (ROOT / "wearforge").rglob("*.py"):
+        rel = path.relative_to(ROOT / "wearforge")
+        if rel.parts[0] == "render" or str(rel) in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            offenders += [f"{rel}: {n}" for n in names if n.startswith("wearforge.render")]
+    assert not offenders, offenders

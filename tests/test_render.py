@@ -9,7 +9,8 @@ import pytest
 from wearforge.recipe import load_recipe
 from wearforge.render.frame import StandaloneRenderer
 from wearforge.scenario import sample_frame
-from wearforge.stage import look_at_matrix, open_stage, read_scene, trs_to_matrix
+from wearforge.stage import open_stage, read_scene
+from wearforge.transforms import look_at_matrix, trs_to_matrix
 
 from conftest import make_cube_twin
 

@@ -8,7 +8,8 @@ from pxr import Usd, UsdGeom
 
 from wearforge.recipe import load_recipe
 from wearforge.scenario import sample_frame
-from wearforge.stage import apply_frame, gf_to_np, open_stage, read_scene
+from wearforge.stage import apply_frame, open_stage, read_scene
+from wearforge.transforms import gf_to_np
 
 from conftest import DEMO
 

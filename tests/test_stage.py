@@ -7,8 +7,8 @@ from pxr import Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade
 from wearforge.recipe import load_recipe
 from wearforge.scenario import sample_frame
 from wearforge.semantics import semantic_class, set_semantic_class
-from wearforge.stage import (apply_frame, look_at_matrix, matrix_to_trs, open_stage, preview_surfaces, scene_for,
-                             trs_to_matrix, world_matrix)
+from wearforge.stage import apply_frame, open_stage, preview_surfaces, scene_for
+from wearforge.transforms import look_at_matrix, matrix_to_trs, trs_to_matrix, world_matrix
 
 from conftest import DEMO
 

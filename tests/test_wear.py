@@ -185,7 +185,8 @@ def test_rendered_defect_labels_match_the_class_map_exactly(tmp_path, write_reci
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
     from wearforge.semantics import set_semantic_class
-    from wearforge.stage import look_at_matrix, open_stage, read_scene
+    from wearforge.stage import open_stage, read_scene
+    from wearforge.transforms import look_at_matrix
 
     stage = Usd.Stage.CreateNew(str(tmp_path / "plate.usda"))
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
@@ -222,7 +223,7 @@ def test_rendered_defect_labels_match_the_class_map_exactly(tmp_path, write_reci
     hit = m[:3, 3] + t[..., None] * d
     s_, t_ = (hit[..., 0] + 0.1) / 0.2, (hit[..., 1] + 0.1) / 0.2
     on = (s_ > 0) & (s_ < 1) & (t_ > 0) & (t_ < 1)
-    stack = renderer.wear.stacks(spec, __import__("wearforge.render.usd_scene", fromlist=["x"]).read_frame_state(
+    stack = renderer.wear.stacks(spec, __import__("wearforge.twin_reader", fromlist=["x"]).read_frame_state(
         stage, renderer.meshes, spec.camera.path))[0][0]
     col, row = (s_ * 128).astype(int).clip(0, 127), ((1 - t_) * 128).astype(int).clip(0, 127)
     expected_code = stack.defect_class[row, col]

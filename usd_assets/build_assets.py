@@ -442,7 +442,7 @@ def write_cell() -> Path:
 
 def _aim(xformable, eye, target) -> None:
     """Author translate + rotateXYZ so local -Z looks from ``eye`` at ``target`` (Z up)."""
-    from wearforge.stage import look_at_matrix, matrix_to_trs
+    from wearforge.transforms import look_at_matrix, matrix_to_trs
 
     m = look_at_matrix(np.asarray(eye, float), np.asarray(target, float), np.array([0.0, 0.0, 1.0]))
     t, r, _ = matrix_to_trs(m)

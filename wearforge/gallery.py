@@ -86,7 +86,7 @@ def build_gallery(out: Path, resolution: int = 512, render: bool = True, spp: in
 
 
 def _stacks(renderer, spec, stage):
-    from wearforge.render.usd_scene import read_frame_state
+    from wearforge.twin_reader import read_frame_state
     from wearforge.stage import apply_frame
 
     apply_frame(stage, spec)

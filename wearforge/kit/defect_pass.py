@@ -62,7 +62,7 @@ def defect_annotations(hdr: np.ndarray, instance_seg: np.ndarray, part_of_instan
     ``part_of_instance``: instance id -> part prim path (from the regular pass); ``class_ids``: defect class
     name -> semantic id; ``lookups``: part path -> compact occurrence -> the stack's occurrence id.
     """
-    from wearforge.render.annotations import DEFECT_INSTANCE_DTYPE, label_extents
+    from wearforge.labels import DEFECT_INSTANCE_DTYPE, label_extents
 
     lit, code, occurrence = decode_label_image(hdr)
     on_part = np.isin(instance_seg, list(part_of_instance))

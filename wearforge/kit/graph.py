@@ -15,7 +15,8 @@ import numpy as np
 
 from wearforge.framespec import FrameSpec
 from wearforge.randomizers.camera import CREATED_CAMERA
-from wearforge.stage import SceneInfo, look_at_matrix, matrix_to_trs
+from wearforge.stage import SceneInfo
+from wearforge.transforms import look_at_matrix, matrix_to_trs
 
 MATERIAL_INPUTS = {"base_color": "inputs:diffuseColor", "metallic": "inputs:metallic", "roughness": "inputs:roughness",
                    "ior": "inputs:ior", "clearcoat": "inputs:clearcoat", "clearcoat_roughness": "inputs:clearcoatRoughness"}

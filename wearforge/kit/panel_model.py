@@ -123,10 +123,11 @@ class PanelModel:
         import numpy as np
 
         from wearforge.color import linear_to_srgb
-        from wearforge.render.usd_scene import read_frame_state, read_geometry
-        from wearforge.render.wear_textures import WearTextures
+        from wearforge.twin_reader import read_frame_state, read_geometry
+        from wearforge.wear.twin_stacks import WearTextures
         from wearforge.scenario import sample_frame
-        from wearforge.stage import apply_frame, read_scene, up_vector
+        from wearforge.stage import apply_frame, read_scene
+        from wearforge.transforms import up_vector
 
         recipe = self.effective_recipe()
         spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))

@@ -94,9 +94,10 @@ def register_randomizers(rep, stage_getter=None) -> list[str]:
     def wearforge_wear(recipe, frames=None, seed=None, texture_dir="out/wearforge_textures"):
         """Grow every frame's wear up front, write the maps as files and swap them per frame (graph mode)."""
         from wearforge.kit.textures import TextureBinder
-        from wearforge.render.usd_scene import read_frame_state, read_geometry
-        from wearforge.render.wear_textures import WearTextures
-        from wearforge.stage import apply_frame, up_vector
+        from wearforge.twin_reader import read_frame_state, read_geometry
+        from wearforge.wear.twin_stacks import WearTextures
+        from wearforge.stage import apply_frame
+        from wearforge.transforms import up_vector
 
         st = stage()
         _, _, specs, _, _, _ = prepare(recipe, st, frames, seed)

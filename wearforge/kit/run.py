@@ -43,9 +43,9 @@ class Run:
         self.wear = self.textures = None
         if self.recipe.randomizers.wear:
             from wearforge.kit.textures import TextureBinder
-            from wearforge.render.usd_scene import read_geometry
-            from wearforge.render.wear_textures import WearTextures
-            from wearforge.stage import up_vector
+            from wearforge.twin_reader import read_geometry
+            from wearforge.wear.twin_stacks import WearTextures
+            from wearforge.transforms import up_vector
 
             self.wear = WearTextures(read_geometry(stage), up_vector(stage), keep_device=True)
             self.textures = TextureBinder(Path(out or self.recipe.output.dir) / "textures")
@@ -69,7 +69,7 @@ class Run:
         self.apply(self.stage, spec)
         extra = {}
         if self.wear is not None:
-            from wearforge.render.usd_scene import read_frame_state
+            from wearforge.twin_reader import read_frame_state
 
             stacks, _ = self.wear.stacks(spec, read_frame_state(self.stage, self.wear.meshes, spec.camera.path))
             by_part = {self.wear.meshes[index].label_path: stack for index, stack in stacks.items()}

@@ -16,7 +16,8 @@ from pxr import Usd, UsdGeom
 from wearforge.errors import InputError
 from wearforge.framespec import FrameSpec, PoseSpec
 from wearforge.recipe import Settle
-from wearforge.stage import apply_frame, gf_to_np, matrix_to_trs
+from wearforge.stage import apply_frame
+from wearforge.transforms import gf_to_np, matrix_to_trs
 
 log = logging.getLogger("wearforge.physics")
 

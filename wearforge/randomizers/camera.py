@@ -13,7 +13,7 @@ CREATED_CAMERA = "/wearforge/Camera"
 
 
 def _roll_of(matrix: np.ndarray, up: np.ndarray) -> float:
-    from wearforge.stage import look_at_matrix
+    from wearforge.transforms import look_at_matrix
 
     pos, fwd = matrix[:3, 3], -matrix[:3, 2]
     ref = look_at_matrix(pos, pos + fwd, up)

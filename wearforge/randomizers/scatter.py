@@ -18,7 +18,7 @@ import wearforge.wear._quiet  # noqa: F401,E402  (before any kernel loads)
 
 from wearforge.recipe import Scatter
 from wearforge.seeding import Sampler
-from wearforge.stage import trs_to_matrix
+from wearforge.transforms import trs_to_matrix
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,9 @@ from __future__ import annotations
 import numpy as np
 from pxr import Usd, UsdGeom
 
-from wearforge.render.usd_scene import CameraState, MeshGeometry
+from wearforge.twin_reader import CameraState, MeshGeometry
+from wearforge.labels import BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, DEFECT_INSTANCE_DTYPE, UNLABELLED, label_extents
 from wearforge.wear.defects import DEFECT_CLASSES
-
-BBOX2D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"),
-                         ("y_max", "<i4"), ("occlusionRatio", "<f4")])
-BBOX3D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<f4"), ("y_min", "<f4"), ("z_min", "<f4"),
-                         ("x_max", "<f4"), ("y_max", "<f4"), ("z_max", "<f4"), ("transform", "<f4", (4, 4)),
-                         ("occlusionRatio", "<f4")])
-DEFECT_INSTANCE_DTYPE = np.dtype([("instanceId", "<u4"), ("semanticId", "<u4"), ("partInstanceId", "<u4"),
-                                  ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"), ("y_max", "<i4"),
-                                  ("visiblePixels", "<u4")])
-BACKGROUND, UNLABELLED = 0, 1
 
 
 class LabelSpace:
@@ -224,18 +215,3 @@ def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, uv: np.ndarray, st
             labels[str(k + 1)] = {"class": space.class_name(sem), "part": space.instance_label(part)}
     return {"defect_segmentation": seg,
             "defect_instances": {"data": data, "mask": mask, "idToLabels": labels}}
-
-
-def label_extents(mask: np.ndarray, n: int):
-    """For labels 1..n of an id image: pixel counts, inclusive boxes (x0, y0, x1, y1) and one flat pixel index each."""
-    ys, xs = np.nonzero(mask)
-    ids = mask[ys, xs]
-    order = np.argsort(ids, kind="stable")
-    ids, ys, xs = ids[order], ys[order], xs[order]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    counts = np.diff(np.r_[starts, len(ids)])
-    boxes = (np.minimum.reduceat(xs, starts), np.minimum.reduceat(ys, starts),
-             np.maximum.reduceat(xs, starts), np.maximum.reduceat(ys, starts))
-    if len(starts) != n:
-        raise ValueError(f"expected labels 1..{n} without gaps, found {len(starts)}")
-    return counts, boxes, ys[starts] * mask.shape[1] + xs[starts]

@@ -9,11 +9,12 @@ from pxr import Usd
 from wearforge.framespec import FrameSpec
 from wearforge.render.annotations import LabelSpace, annotate, annotate_defects
 from wearforge.render.mitsuba_backend import MitsubaBackend
-from wearforge.render.usd_scene import read_frame_state, read_geometry
-from wearforge.render.wear_textures import WearTextures
+from wearforge.twin_reader import read_frame_state, read_geometry
+from wearforge.wear.twin_stacks import WearTextures
 from wearforge.render.mitsuba_backend import LabelBuffers
 from wearforge.sensor import apply_sensor, distortion_maps, remap
-from wearforge.stage import apply_frame, up_vector
+from wearforge.stage import apply_frame
+from wearforge.transforms import up_vector
 
 
 class StandaloneRenderer:

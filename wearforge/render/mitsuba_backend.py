@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from wearforge.color import srgb_to_linear
-from wearforge.render.usd_scene import CameraState, FrameState, LightState, MaterialState, MeshGeometry, Texture
+from wearforge.twin_reader import CameraState, FrameState, LightState, MaterialState, MeshGeometry, Texture
 from wearforge.render.variant import choose_variant
 
 log = logging.getLogger("wearforge.render")

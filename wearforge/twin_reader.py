@@ -1,4 +1,4 @@
-"""Read what a renderer needs from a composed USD stage into plain NumPy data (no Mitsuba here).
+"""Read what a renderer needs from a composed USD stage into plain NumPy data; both homes use it.
 
 Geometry (triangulated, local space) is read once per twin; transforms, visibility, material values,
 lights and the camera are read per frame, after the FrameSpec was applied on the session layer.
@@ -15,7 +15,7 @@ from pxr import Gf, Usd, UsdGeom, UsdLux, UsdShade
 from wearforge.color import blackbody_rgb
 from wearforge.meshgen import triangulate
 from wearforge.semantics import labelled_ancestor, semantic_class
-from wearforge.stage import gf_to_np
+from wearforge.transforms import gf_to_np
 
 
 @dataclass
@@ -117,7 +117,7 @@ def read_geometry(stage: Usd.Stage) -> list[MeshGeometry]:
     for prim in stage.Traverse():
         if not _renderable(prim) or prim.IsA(UsdLux.BoundableLightBase):
             continue
-        geo = _read_gprim(prim)
+        geo = read_gprim(prim)
         if geo is None:
             continue
         points, faces, normals, uvs = geo
@@ -132,7 +132,7 @@ def read_geometry(stage: Usd.Stage) -> list[MeshGeometry]:
     return out
 
 
-def _read_gprim(prim: Usd.Prim):
+def read_gprim(prim: Usd.Prim):
     if prim.IsA(UsdGeom.Mesh):
         return _read_mesh(UsdGeom.Mesh(prim))
     if prim.IsA(UsdGeom.Cube):

@@ -1,4 +1,4 @@
-"""Bind wear stacks to the standalone renderer: bakes per mesh (cached), stacks per frame.
+"""Wear stacks for a twin's meshes, shared by both homes: bakes per mesh (cached), stacks per frame.
 
 Meshes whose UVs are missing or overlap get a per-triangle atlas (with a warning) before the first
 stack is built, so every texel, and therefore every defect label, belongs to one surface point.
@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from wearforge.framespec import FrameSpec
-from wearforge.render.usd_scene import FrameState, MeshGeometry
+from wearforge.twin_reader import FrameState, MeshGeometry
 from wearforge.wear import CleanMaterial, LayerSpec, WearStack, bake, build_stack, check_uvs, triangle_atlas
 
 log = logging.getLogger("wearforge.wear")
