@@ -7,7 +7,7 @@ from pxr import Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade
 from wearforge.recipe import load_recipe
 from wearforge.scenario import sample_frame
 from wearforge.semantics import semantic_class, set_semantic_class
-from wearforge.stage import apply_frame, open_stage, preview_surfaces, scene_for
+from wearforge.stage import apply_frame, frame_layer, open_stage, preview_surfaces, scene_for
 from wearforge.transforms import look_at_matrix, matrix_to_trs, trs_to_matrix, world_matrix
 
 from conftest import DEMO
@@ -32,7 +32,9 @@ def test_apply_writes_only_the_session_layer(demo, tmp_path):
     stage = open_stage(twin)
     for i in range(3):
         apply_frame(stage, sample_frame(recipe, 7, i, scene))
-    assert not any(layer.dirty for layer in stage.GetUsedLayers() if layer != stage.GetSessionLayer())
+    ours = (stage.GetSessionLayer(), frame_layer(stage))
+    assert not any(layer.dirty for layer in stage.GetUsedLayers() if layer not in ours)
+    assert not stage.GetSessionLayer().rootPrims  # the session layer's own content is its owners'
     stage.Save()
     assert {f.name: f.read_bytes() for f in tmp_path.glob("*.usda")} == before
 

@@ -91,7 +91,7 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     from wearforge.contact_sheet import contact_sheet
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
-    from wearforge.stage import open_twin, read_scene
+    from wearforge.stage import clear_frame, open_twin, read_scene
     from wearforge.writers import to_annotator_layout
 
     out = prepare_output(Path(recipe.output.dir))
@@ -138,6 +138,6 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     finally:
         for writer in writers:
             writer.on_final_frame()
-        stage.GetSessionLayer().Clear()
+        clear_frame(stage)
     sheet = contact_sheet(sheet_frames, out / "contact_sheet.png") if sheet_frames else None
     return GenerateResult(out, len(todo), time.perf_counter() - start, sheet, renderer.variant, totals)

@@ -1,7 +1,8 @@
-"""The USD side: open a twin, find its parts and labels, apply a FrameSpec on the session layer.
+"""The USD side: open a twin, find its parts and labels, apply a FrameSpec on a layer of our own.
 
 Only pxr APIs present in both usd-core and Kit's USD are used. The user's layers are never edited:
-every change goes to the stage's session layer, which is cleared and rewritten for each frame.
+every change goes to wearforge's anonymous frame layer, a sublayer of the stage's session layer, which
+is cleared and rewritten for each frame (the session layer's own content is left to its owners).
 Matrices in this module are NumPy 4x4 in column-vector convention (p' = M @ p); USD's Gf matrices
 are row-vector, hence the transposes at the boundary.
 """
@@ -279,9 +280,36 @@ def scene_for(recipe: Recipe) -> SceneInfo:
 
 
 # ------------------------------------------------------------------------------------ writing
+FRAME_LAYER_TAG = "wearforge_frame.usda"
+_frame_layers: dict[str, Sdf.Layer] = {}  # session layer identifier -> its frame layer (kept alive here)
+
+
+def frame_layer(stage: Usd.Stage) -> Sdf.Layer:
+    """wearforge's own anonymous layer, the first sublayer of the stage's session layer.
+
+    The session layer itself belongs to whoever hosts the stage: Replicator keeps its render products,
+    writer graphs and the /Orchestrator tick graph there, Kit its viewport state. FrameSpecs are therefore
+    authored into this sublayer, which only wearforge writes and clears.
+    """
+    session = stage.GetSessionLayer()
+    layer = _frame_layers.get(session.identifier)
+    if layer is None or layer.identifier not in session.subLayerPaths:
+        layer = next((Sdf.Layer.Find(i) for i in session.subLayerPaths if i.endswith(FRAME_LAYER_TAG)), None)
+        if layer is None:
+            layer = Sdf.Layer.CreateAnonymous(FRAME_LAYER_TAG)
+            session.subLayerPaths.insert(0, layer.identifier)
+        _frame_layers[session.identifier] = layer
+    return layer
+
+
+def clear_frame(stage: Usd.Stage) -> None:
+    """Remove every opinion wearforge authored for a frame (and nothing else of the session layer)."""
+    frame_layer(stage).Clear()
+
+
 def apply_frame(stage: Usd.Stage, spec: FrameSpec) -> Sdf.Layer:
-    """Apply ``spec`` on the stage's session layer (cleared first); returns that layer."""
-    layer = stage.GetSessionLayer()
+    """Apply ``spec`` on wearforge's frame layer (cleared first, see ``frame_layer``); returns that layer."""
+    layer = frame_layer(stage)
     layer.Clear()
     with Usd.EditContext(stage, layer):
         UsdGeom.Scope.Define(stage, WEARFORGE_ROOT)

@@ -126,7 +126,7 @@ class PanelModel:
         from wearforge.twin_reader import read_frame_state, read_geometry
         from wearforge.wear.twin_stacks import WearTextures
         from wearforge.scenario import sample_frame
-        from wearforge.stage import apply_frame, read_scene
+        from wearforge.stage import apply_frame, clear_frame, read_scene
         from wearforge.transforms import up_vector
 
         recipe = self.effective_recipe()
@@ -135,7 +135,7 @@ class PanelModel:
         meshes = read_geometry(stage)
         wear = WearTextures(meshes, up_vector(stage))
         stacks, _ = wear.stacks(spec, read_frame_state(stage, meshes, spec.camera.path))
-        stage.GetSessionLayer().Clear()
+        clear_frame(stage)
         for index, stack in stacks.items():
             if meshes[index].label_path == prim_path or meshes[index].prim_path == prim_path:
                 return (linear_to_srgb(stack.base_color) * 255).astype(np.uint8)

@@ -96,7 +96,7 @@ def register_randomizers(rep, stage_getter=None) -> list[str]:
         from wearforge.kit.textures import TextureBinder
         from wearforge.twin_reader import read_frame_state, read_geometry
         from wearforge.wear.twin_stacks import WearTextures
-        from wearforge.stage import apply_frame
+        from wearforge.stage import apply_frame, clear_frame
         from wearforge.transforms import up_vector
 
         st = stage()
@@ -111,7 +111,7 @@ def register_randomizers(rep, stage_getter=None) -> list[str]:
             for index, stack in stacks.items():
                 per_part.setdefault(meshes[index].label_path, []).append(binder.push(meshes[index].label_path, stack,
                                                                                       spec.index))
-        st.GetSessionLayer().Clear()
+        clear_frame(st)
         items = []
         for part, frames_uris in per_part.items():
             if len(frames_uris) != len(specs):
