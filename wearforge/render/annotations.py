@@ -11,47 +11,9 @@ import numpy as np
 from pxr import Usd, UsdGeom
 
 from wearforge.twin_reader import CameraState, MeshGeometry
-from wearforge.labels import BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, DEFECT_INSTANCE_DTYPE, UNLABELLED, label_extents
+from wearforge.labels import (BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, UNLABELLED, LabelSpace,  # noqa: F401
+                              defect_labels)
 from wearforge.wear.defects import DEFECT_CLASSES
-
-
-class LabelSpace:
-    """Stable instance and semantic ids for the labelled prims of a twin."""
-
-    def __init__(self, meshes: list[MeshGeometry]):
-        labelled = sorted({(m.label_path, m.semantic_class) for m in meshes if m.label_path})
-        self.instance_paths = [p for p, _ in labelled]
-        self.instance_class = {p: c for p, c in labelled}
-        self.instance_id = {p: i + 2 for i, p in enumerate(self.instance_paths)}
-        # part classes first, then every defect class in a fixed order: ids are stable for a twin
-        part_classes = sorted({c for _, c in labelled})
-        self.classes = part_classes + [d for d in DEFECT_CLASSES if d not in part_classes]
-        self.class_id = {c: i + 2 for i, c in enumerate(self.classes)}
-        self.defect_semantic = np.asarray([0] + [self.class_id[d] for d in DEFECT_CLASSES], np.uint32)
-        # lookup tables indexed by mesh index + 2 (so -2 = light shape and -1 = miss index them too)
-        inst = [UNLABELLED, BACKGROUND] + [self.instance_id.get(m.label_path, UNLABELLED) for m in meshes]
-        sem = [UNLABELLED, BACKGROUND] + [self.class_id.get(m.semantic_class, UNLABELLED) if m.label_path else UNLABELLED
-                                          for m in meshes]
-        self.mesh_to_instance = np.asarray(inst, np.uint32)
-        self.mesh_to_semantic = np.asarray(sem, np.uint32)
-        self.instance_to_semantic = np.zeros(len(self.instance_paths) + 2, np.uint32)
-        self.instance_to_semantic[UNLABELLED] = UNLABELLED
-        for p, i in self.instance_id.items():
-            self.instance_to_semantic[i] = self.class_id[self.instance_class[p]]
-
-    def class_name(self, semantic_id: int) -> str:
-        if semantic_id == BACKGROUND:
-            return "BACKGROUND"
-        if semantic_id == UNLABELLED:
-            return "UNLABELLED"
-        return self.classes[semantic_id - 2]
-
-    def instance_label(self, instance_id: int) -> str:
-        if instance_id == BACKGROUND:
-            return "BACKGROUND"
-        if instance_id == UNLABELLED:
-            return "UNLABELLED"
-        return self.instance_paths[instance_id - 2]
 
 
 def _extent(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -193,25 +155,4 @@ def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, uv: np.ndarray, st
         row = np.clip(((1.0 - uv[sel, 1]) * res).astype(np.int64), 0, res - 1)
         code[sel] = stack.defect_class[row, col]
         occ[sel] = stack.defect_instance[row, col]
-    semantic = space.defect_semantic[code]
-    present = sorted(int(i) for i in np.unique(semantic))
-    seg = {"data": semantic.astype(np.uint32),
-           "idToLabels": {str(i): {"class": "none" if i == 0 else space.class_name(i)} for i in present}}
-    # one instance per (mesh, occurrence) that is visible in this frame, numbered in a stable order
-    has = occ > 0
-    key = (mesh_map.astype(np.int64) << 32) | occ.astype(np.int64)
-    uniq, inverse = np.unique(key[has], return_inverse=True)
-    mask = np.zeros((h, w), np.uint32)
-    mask[has] = inverse.astype(np.uint32) + 1
-    data = np.zeros(len(uniq), DEFECT_INSTANCE_DTYPE)
-    labels = {}
-    if len(uniq):
-        counts, (x0, y0, x1, y1), first = label_extents(mask, len(uniq))
-        for k in range(len(uniq)):
-            m = int(uniq[k] >> 32)
-            sem = int(semantic.flat[first[k]])
-            part = int(space.mesh_to_instance[m + 2])
-            data[k] = (k + 1, sem, part, x0[k], y0[k], x1[k], y1[k], counts[k])
-            labels[str(k + 1)] = {"class": space.class_name(sem), "part": space.instance_label(part)}
-    return {"defect_segmentation": seg,
-            "defect_instances": {"data": data, "mask": mask, "idToLabels": labels}}
+    return defect_labels(space, code, mesh_map, occ)
