@@ -48,6 +48,13 @@ def check_graph_mode(specs: list[FrameSpec]) -> None:
         raise GraphModeError("settled poses come from the standalone Newton step: run this recipe in step mode")
 
 
+def check_camera(specs: list[FrameSpec]) -> None:
+    if len({s.camera.path for s in specs}) > 1:
+        raise GraphModeError("the camera prim changes between frames: run this recipe in step mode")
+    if len({tuple(s.render.resolution) for s in specs}) > 1:
+        raise GraphModeError("the output size changes between frames: run this recipe in step mode")
+
+
 def _values(specs, getter, default):
     out = []
     for spec in specs:
@@ -64,12 +71,23 @@ def compile_graph(rep, specs: list[FrameSpec], scene: SceneInfo, shaders: dict[s
                   colliders: dict[str, list[str]], rt_subframes: int = 1,
                   authored: dict[str, dict] | None = None) -> GraphPlan:
     """Build the graph under ``rep.new_layer('wearforge')``; ``shaders``/``colliders`` map part paths to prims,
-    ``authored`` holds each part's authored UsdPreviewSurface inputs (for frames that keep them)."""
+    ``authored`` holds each part's authored UsdPreviewSurface inputs (for frames that keep them).
+
+    ``rep.new_layer`` logs and swallows every exception raised inside it (scripts/utils/utils.py), which would
+    leave half a graph: everything that can fail is checked before the block.
+    """
     check_graph_mode(specs)
+    check_camera(specs)
     n = len(specs)
     plan = GraphPlan(frames=n)
     seq = rep.distribution.sequence
     with rep.new_layer("wearforge"):
+        if created_camera(specs):  # the recipe's own camera: the graph poses it, so the graph's layer defines it
+            from pxr import UsdGeom
+
+            import omni.usd
+
+            UsdGeom.Camera.Define(omni.usd.get_context().get_stage(), specs[0].camera.path)
         with rep.trigger.on_frame(max_execs=n, rt_subframes=rt_subframes):
             for i, info in enumerate(scene.parts):
                 plan.parts.append(info.path)
@@ -100,7 +118,7 @@ def register_pose(rep, info, parts, seq) -> None:
         if args:
             rep.modify.pose(**args)
         if _varies(visibility):
-            rep.modify.attribute("visibility", seq(visibility))
+            rep.modify.attribute("visibility", seq(visibility), attribute_type="token")
     return prims
 
 
@@ -114,7 +132,9 @@ def register_material(rep, path, parts, shaders, seq, authored: dict | None = No
         keep = (authored or {}).get(attribute, PREVIEW_DEFAULTS[attribute])
         values = [keep if v is None else v for v in values]
         value = [tuple(v) for v in values] if name == "base_color" else values
-        last = rep.modify.attribute(attribute, seq(value), input_prims=list(shaders))
+        # the twin may not author the input: without attribute_type Replicator skips such prims
+        last = rep.modify.attribute(attribute, seq(value), attribute_type="color3f" if name == "base_color" else "float",
+                                    input_prims=list(shaders))
     return last
 
 
@@ -143,6 +163,7 @@ def register_lights(rep, specs, seq, plan: GraphPlan):
             values = [getattr(light, name) for light in lights]
             if all(v is not None for v in values):
                 last = rep.modify.attribute(attribute, seq([tuple(v) if isinstance(v, list) else v for v in values]),
+                                            attribute_type="color3f" if name == "color" else "float",
                                             input_prims=[path])
         if all(light.position is not None for light in lights):
             with rep.get.prim_at_path(path) as last:
@@ -156,8 +177,7 @@ def register_lights(rep, specs, seq, plan: GraphPlan):
 
 def register_camera(rep, specs, seq, plan: GraphPlan):
     cams = [s.camera for s in specs]
-    if len({c.path for c in cams}) > 1:
-        raise GraphModeError("the camera prim changes between frames: run this recipe in step mode")
+    check_camera(specs)
     plan.camera = cams[0].path
     # rotation from the same look-at + roll the standalone renderer uses (roll is not expressible by look_at)
     poses = [matrix_to_trs(look_at_matrix(np.array(c.position), np.array(c.look_at), np.array(c.up), c.roll))
@@ -167,7 +187,7 @@ def register_camera(rep, specs, seq, plan: GraphPlan):
     for name, attribute in (("focal_length", "focalLength"), ("f_stop", "fStop"), ("focus_distance", "focusDistance")):
         values = [getattr(c, name) for c in cams]
         if _varies(values):
-            rep.modify.attribute(attribute, seq(values), input_prims=[cams[0].path])
+            rep.modify.attribute(attribute, seq(values), attribute_type="float", input_prims=[cams[0].path])
     return camera
 
 

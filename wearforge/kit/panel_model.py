@@ -118,61 +118,82 @@ class PanelModel:
         return load_recipe(self.recipe_path, self.overrides())
 
     # ---------------------------------------------------------------------------------- preview
+    async def preview_wear_async(self, stage, prim_path: str):
+        """``preview_wear`` with the wear kernels off the UI thread (the stage is read on it)."""
+        import asyncio
+
+        prepared = self._preview_inputs(stage)
+        return await asyncio.get_running_loop().run_in_executor(None, self._preview_stacks, prepared, prim_path)
+
     def preview_wear(self, stage, prim_path: str):
         """Base colour of the selected prim's wear stack for frame 0 (an RGB uint8 image), or None."""
-        import numpy as np
+        return self._preview_stacks(self._preview_inputs(stage), prim_path)
 
-        from wearforge.color import linear_to_srgb
-        from wearforge.twin_reader import read_frame_state, read_geometry
-        from wearforge.wear.twin_stacks import WearTextures
+    def _preview_inputs(self, stage):
+        """Everything the preview reads from the stage (on the caller's thread)."""
         from wearforge.scenario import sample_frame
         from wearforge.stage import apply_frame, clear_frame, read_scene
         from wearforge.transforms import up_vector
+        from wearforge.twin_reader import read_frame_state, read_geometry
 
         recipe = self.effective_recipe()
         spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
         apply_frame(stage, spec)
-        meshes = read_geometry(stage)
-        wear = WearTextures(meshes, up_vector(stage))
-        stacks, _ = wear.stacks(spec, read_frame_state(stage, meshes, spec.camera.path))
-        clear_frame(stage)
+        try:
+            meshes = read_geometry(stage)
+            state = read_frame_state(stage, meshes, spec.camera.path)
+        finally:
+            clear_frame(stage)
+        return spec, meshes, state, up_vector(stage)
+
+    @staticmethod
+    def _preview_stacks(prepared, prim_path: str):
+        import numpy as np
+
+        from wearforge.color import linear_to_srgb
+        from wearforge.wear.twin_stacks import WearTextures
+
+        spec, meshes, state, up = prepared
+        stacks, _ = WearTextures(meshes, up).stacks(spec, state)
         for index, stack in stacks.items():
             if meshes[index].label_path == prim_path or meshes[index].prim_path == prim_path:
                 return (linear_to_srgb(stack.base_color) * 255).astype(np.uint8)
         return None
 
     # -------------------------------------------------------------------------------------- run
-    async def run(self, rep, stage, rt_subframes: int = 1) -> int:
-        """Step-mode run with progress; ``stop()`` ends it after the current frame."""
-        from wearforge.kit.run import Run
+    @property
+    def running(self) -> bool:
+        return self.status in ("running", "stopping")
 
-        self._stop, self.status, self.done = False, "running", 0
-        try:
-            run = Run(rep, stage, self.effective_recipe())
-        except InputError as exc:
-            self.status, self.error = "failed", str(exc)
-            self._changed()
+    async def run(self, rep, stage, rt_subframes: int = 1) -> int:
+        """Step-mode run inside Kit with progress; ``stop()`` ends it after the current frame.
+
+        Any failure (a recipe error, a missing twin, a writer that raises) ends the run cleanly: the message
+        is shown, the render product and writers are released and the frame layer is cleared."""
+        from wearforge.kit.run import run_recipe_async
+
+        if self.running:
             return 0
-        self.total = len(run.specs)
+        self._stop, self.status, self.done, self.error = False, "running", 0, ""
         self._changed()
+
+        def progress(_message: str) -> None:
+            self.done += 1
+            self._changed()
+
         try:
-            for i in range(self.total):
-                if self._stop:
-                    break
-                run.frame(i)
-                await rep.orchestrator.step_async(rt_subframes=rt_subframes)
-                self.done = i + 1
-                self._changed()
-        finally:
-            run.close()
+            recipe = self.effective_recipe()
+            self.total = self.frames or recipe.frames
+            self._changed()
+            await run_recipe_async(rep, recipe, rt_subframes=rt_subframes, stage=stage, progress=progress,
+                                   should_stop=lambda: self._stop)
+        except Exception as exc:  # the panel shows every failure and is ready for the next run
+            self.status, self.error = "failed", str(exc) or type(exc).__name__
+            self._changed()
+            return self.done
         self.status = "done" if self.done == self.total else "idle"
         self._changed()
         return self.done
-
-    def stop(self) -> None:
-        if self.status == "running":
-            self._stop, self.status = True, "stopping"
-            self._changed()
 
     @property
     def progress(self) -> float:

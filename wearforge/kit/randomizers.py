@@ -104,22 +104,29 @@ def register_randomizers(rep, stage_getter=None) -> list[str]:
         meshes = read_geometry(st)
         wear = WearTextures(meshes, up_vector(st))
         binder = TextureBinder(texture_dir, ui=None)
-        per_part: dict[str, list[dict[str, str]]] = {}
+        read = list(meshes)  # the wear may replace a mesh by a per-triangle UV atlas layout
+        per_mesh: dict[str, list[dict[str, str]]] = {}  # stacks are per mesh, as standalone
         for spec in specs:
             apply_frame(st, spec)
             stacks, _ = wear.stacks(spec, read_frame_state(st, meshes, spec.camera.path))
             for index, stack in stacks.items():
-                per_part.setdefault(meshes[index].label_path, []).append(binder.push(meshes[index].label_path, stack,
-                                                                                      spec.index))
+                path = meshes[index].prim_path
+                per_mesh.setdefault(path, []).append(binder.push(path, stack, spec.index))
         clear_frame(st)
+        from wearforge.kit.geometry import author_mesh
+        from wearforge.stage import frame_layer
+
+        for index, geo in enumerate(meshes):
+            if geo is not read[index]:  # RTX must sample the stacks with the UVs they were grown for
+                author_mesh(st, frame_layer(st), geo)
         items = []
-        for part, frames_uris in per_part.items():
+        for mesh, frames_uris in per_mesh.items():
             if len(frames_uris) != len(specs):
-                raise graph.GraphModeError(f"{part}: wear appears in some frames only; run this recipe in step mode")
-            material = binder.bind(st, part, frames_uris[0])
+                raise graph.GraphModeError(f"{mesh}: wear appears in some frames only; run this recipe in step mode")
+            material = binder.bind(st, mesh, frames_uris[0])
             for input_name in frames_uris[0]:
                 items.append(rep.modify.attribute(f"inputs:{input_name}", seq()([u[input_name] for u in frames_uris]),
-                                                  input_prims=[f"{material}/Shader"]))
+                                                  attribute_type="asset", input_prims=[f"{material}/Shader"]))
         return node(items)
 
     for fn in (wearforge_poses, wearforge_materials, wearforge_physics, wearforge_lights, wearforge_camera,

@@ -17,7 +17,10 @@ log = logging.getLogger("wearforge.kit")
 
 OMNIPBR_INPUTS = {"base_color": "diffuse_texture", "roughness": "reflectionroughness_texture",
                   "metallic": "metallic_texture", "normal": "normalmap_texture"}
-SRGB_INPUTS = {"base_color"}
+SRGB_INPUTS = {"diffuse_texture"}  # every other map holds data, read in colour space raw
+# OmniPBR multiplies each map with its influence (default 0): without these the maps are ignored
+OMNIPBR_INFLUENCES = {"reflectionroughness_texture": "reflection_roughness_texture_influence",
+                      "metallic_texture": "metallic_texture_influence"}
 
 
 class TextureBinder:
@@ -91,19 +94,26 @@ class TextureBinder:
         atomic_write_bytes(path, encode_png(rgba))
         return path
 
-    def bind(self, stage, part_path: str, uris: dict[str, str]) -> str:
-        """Author an OmniPBR material with the textures on the session layer and bind it to the part."""
+    def bind(self, stage, prim_path: str, uris: dict[str, str], layer=None) -> str:
+        """Author an OmniPBR material with the textures and bind it to ``prim_path`` (a mesh: stacks are per
+        mesh), on ``layer`` (default: wearforge's frame layer, cleared with the next FrameSpec)."""
         from pxr import Sdf, Usd, UsdShade
 
-        material_path = f"/wearforge/Looks/{part_path.strip('/').replace('/', '__')}"
-        with Usd.EditContext(stage, stage.GetSessionLayer()):
+        from wearforge.stage import frame_layer
+
+        material_path = f"/wearforge/Looks/{prim_path.strip('/').replace('/', '__')}"
+        with Usd.EditContext(stage, layer if layer is not None else frame_layer(stage)):
             material = UsdShade.Material.Define(stage, material_path)
             shader = UsdShade.Shader.Define(stage, f"{material_path}/Shader")
             shader.SetSourceAsset(Sdf.AssetPath("OmniPBR.mdl"), "mdl")
             shader.SetSourceAssetSubIdentifier("OmniPBR", "mdl")
             for input_name, uri in uris.items():
-                shader.CreateInput(input_name, Sdf.ValueTypeNames.Asset).Set(Sdf.AssetPath(uri))
+                texture = shader.CreateInput(input_name, Sdf.ValueTypeNames.Asset)
+                texture.Set(Sdf.AssetPath(uri))
+                texture.GetAttr().SetColorSpace("sRGB" if input_name in SRGB_INPUTS else "raw")
+                if input_name in OMNIPBR_INFLUENCES:
+                    shader.CreateInput(OMNIPBR_INFLUENCES[input_name], Sdf.ValueTypeNames.Float).Set(1.0)
             material.CreateSurfaceOutput("mdl").ConnectToSource(shader.ConnectableAPI(), "out")
-            UsdShade.MaterialBindingAPI.Apply(stage.GetPrimAtPath(part_path)).Bind(
+            UsdShade.MaterialBindingAPI.Apply(stage.GetPrimAtPath(prim_path)).Bind(
                 material, UsdShade.Tokens.strongerThanDescendants)
         return material_path

@@ -1,12 +1,18 @@
 """wearforge writers as Replicator writers: ``register_writers(rep)`` adds them to ``rep.WriterRegistry``.
 
-    writer = rep.WriterRegistry.get("WearforgeCocoWriter")
-    writer.initialize(output_dir="/data/run1")
-    writer.attach([render_product])
+    register_writers(rep)
+    writer = rep.WriterRegistry.get("WearforgeCocoWriter")   # built with __new__ only: not usable yet
+    writer.initialize(output_dir="/data/run1")                # runs __init__
+    writer.attach([render_product])                           # Replicator now calls write() every frame
 
-Each adapter lists the Replicator annotators it needs, copies the payload's arrays (render products
-reuse their buffers between frames) and adds the current FrameSpec before handing the frame to the
-wearforge writer, which accepts all three ``data_structure`` layouts.
+Stopping the orchestrator (``wait_until_complete`` / ``_async``) calls ``on_final_frame()`` once on every
+attached writer; detach only afterwards (a detached writer is never finalised). Finalisation is idempotent.
+
+Inside a wearforge run (``wearforge.kit.run.Run`` passes ``run=`` to ``initialize``) each frame is converted
+to the standalone home's annotations first (``wearforge.kit.frames``: the run's label ids, the camera-sensor
+model, defect labels, the FrameSpec); used on its own, the writer gets Replicator's payload as it is (it
+reads all three ``data_structure`` layouts). Arrays are copied before they are queued (render products
+reuse their buffers between frames).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import copy
 
 import numpy as np
 
-ANNOTATORS = ["rgb", "distance_to_camera", "distance_to_image_plane", "normals", "semantic_segmentation",
+ANNOTATORS = ["rgb", "HdrColor", "distance_to_camera", "distance_to_image_plane", "normals", "semantic_segmentation",
               "instance_segmentation_fast", "bounding_box_2d_tight_fast", "bounding_box_2d_loose_fast",
               "bounding_box_3d_fast", "camera_params"]
 
@@ -31,40 +37,48 @@ def _own(value):
     return copy.copy(value)
 
 
+def _per_render_product(data: dict) -> dict[str, dict]:
+    """{render product: {annotator: payload}} from any of the three layouts."""
+    from wearforge.writers.base import per_render_product
+
+    return per_render_product(data)
+
+
 def make_adapter(rep, name: str, factory):
     """A rep.Writer subclass named ``name`` that feeds a wearforge writer built by ``factory(**kwargs)``."""
 
     class Adapter(rep.Writer):
-        def __init__(self, **kwargs):
+        # class-level defaults: WriterRegistry.get builds the writer with __new__, so __init__ may not have run
+        _inner = None
+        _run = None
+        _finalised = False
+
+        def __init__(self, run=None, **kwargs):
             self.annotators = list(ANNOTATORS)
             self.data_structure = "annotator"
-            self.frame_spec = None
-            self.extra: dict = {}  # annotations computed outside Replicator (defect labels), added to the payload
-            self.accept = True  # False during wearforge's own label subframes
-            self._inner = factory(**kwargs) if kwargs else None
+            self._run = run
+            self._inner = factory(**kwargs)
+            self._finalised = False
 
         def write(self, data: dict) -> None:
             if self._inner is None:
-                raise RuntimeError(f"{name}: call initialize(output_dir=...) first")
-            if not self.accept:
+                raise RuntimeError(f"{name}: call initialize(output_dir=...) before attaching the writer")
+            run = self._run
+            if run is not None and not run.accept:
+                return  # wearforge's warm-up and label subframes
+            if run is None:
+                self._inner.write(_own(data))
                 return
-            data = _own(data)
-            added = dict(self.extra)
-            if self.frame_spec is not None:
-                added["frame_spec"] = {"data": self.frame_spec}
-            for key, payload in added.items():
-                if "annotators" in data:
-                    for rp in next(iter(data["annotators"].values())):
-                        data["annotators"].setdefault(key, {})[rp] = payload
-                elif "renderProducts" in data:
-                    for annos in data["renderProducts"].values():
-                        annos[key] = payload
-                else:
-                    data[key] = payload
-            self._inner.write(data)
+            from wearforge.kit.frames import convert
+
+            for frame in _per_render_product(data).values():
+                annotations = convert(frame, run.space, run.current, run.stage, run.extra)
+                annotations["frame_spec"] = {"data": run.current.model_dump(mode="json")}
+                self._inner.write(annotations)
 
         def on_final_frame(self) -> None:
-            if self._inner is not None:
+            if self._inner is not None and not self._finalised:
+                self._finalised = True
                 self._inner.on_final_frame()
 
     Adapter.__name__ = Adapter.__qualname__ = name

@@ -106,6 +106,13 @@ def _shader_of(stage, prim_path: str):
 
 
 def _texture(path: str) -> np.ndarray:
+    if path.startswith("dynamic://"):  # an omni.ui DynamicTextureProvider: read what it holds right now
+        import omni.ui
+
+        provider = omni.ui.DynamicTextureProvider.live.get(path[len("dynamic://"):])
+        if provider is None:
+            raise FileNotFoundError(f"{path}: no live DynamicTextureProvider of that name")
+        return provider.read()
     if path not in _textures:
         import cv2
 
