@@ -13,16 +13,27 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "kit_standin"))
 import omni.replicator.core as rep  # noqa: E402  (the stand-in)
+import omni.usd  # noqa: E402
 
 from wearforge.kit import graph  # noqa: E402
 from wearforge.kit.randomizers import prepare, register_randomizers  # noqa: E402
-from wearforge.kit.run import Run, main, run_recipe, run_recipe_async  # noqa: E402
+from wearforge.kit.run import Run, main, run_recipe_async  # noqa: E402
 from wearforge.kit.writers import register_writers  # noqa: E402
 from wearforge.recipe import load_recipe  # noqa: E402
-from wearforge.stage import open_twin  # noqa: E402
+from wearforge.stage import open_twin as _open_twin  # noqa: E402
 from wearforge.transforms import look_at_matrix, trs_to_matrix  # noqa: E402
 
 from conftest import DEMO, ROOT  # noqa: E402
+
+
+SMALL = ["render.resolution=[64,48]", "render.spp=4"] + [f"randomizers.wear.{i}.resolution=32" for i in range(4)]
+
+
+def open_twin(recipe):
+    """The twin as Kit would have it open: the stage of the UsdContext."""
+    stage = _open_twin(recipe)
+    omni.usd.get_context().set_stage(stage)
+    return stage
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +41,7 @@ def clean():
     rep.reset()
     yield
     rep.reset()
+    omni.usd.get_context().set_stage(None)
 
 
 def calls(op):
@@ -131,7 +143,7 @@ def test_registered_writers_read_all_three_payload_layouts_the_same(tmp_path, wr
     spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
     data = StandaloneRenderer(stage).render(spec)
     data.pop("timing")
-    frame_spec = data.pop("frame_spec")["data"]
+    data.pop("frame_spec")
     names = register_writers(rep)
     assert "WearforgeCocoWriter" in names and set(names) <= set(rep.WriterRegistry._writers)
     outputs = {}
@@ -139,7 +151,6 @@ def test_registered_writers_read_all_three_payload_layouts_the_same(tmp_path, wr
         writer = rep.WriterRegistry.get("WearforgeBasicWriter")
         writer.initialize(output_dir=str(tmp_path / layout))
         assert "instance_segmentation_fast" in writer.annotators
-        writer.frame_spec = frame_spec
         writer.write(payload)
         if layout == "annotator":  # a render product reuses its buffers: the queued frame must not change
             payload["annotators"]["rgb"]["RenderProduct_Replicator"]["data"][:] = 0
@@ -148,7 +159,7 @@ def test_registered_writers_read_all_three_payload_layouts_the_same(tmp_path, wr
     assert outputs["annotator"] and outputs["annotator"] == outputs["renderProduct"]
     for name in ("rgb_0000.png", "instance_segmentation_0000.png", "bounding_box_2d_tight_0000.npy"):
         assert outputs["legacy"][name] == outputs["annotator"][name]
-    assert "frame_spec_0000.json" in outputs["annotator"]
+    assert "frame_spec_0000.json" not in outputs["annotator"]  # used on its own, the payload is written as it is
     import cv2
 
     rgb = cv2.imread(str(tmp_path / "annotator" / "rgb_0000.png"), cv2.IMREAD_UNCHANGED)
@@ -156,26 +167,35 @@ def test_registered_writers_read_all_three_payload_layouts_the_same(tmp_path, wr
 
 
 def test_step_mode_applies_each_framespec_and_destroys_the_render_product(tmp_path):
-    recipe = load_recipe(DEMO, ["randomizers.wear=[]", "output.writers=[basic, coco]"])
+    recipe = load_recipe(DEMO, SMALL + ["randomizers.wear=[]", "output.writers=[basic, coco]"])
     stage = open_twin(recipe)
     seen = []
-    count = run_recipe(rep, stage, recipe, out=str(tmp_path), frames=3, rt_subframes=2, progress=seen.append)
+    count = asyncio.run(run_recipe_async(rep, recipe, out=str(tmp_path), frames=3, rt_subframes=2, stage=stage,
+                                         progress=seen.append))
     assert count == 3 and len(rep.orchestrator.steps) == 3 and rep.orchestrator.steps[0]["rt_subframes"] == 2
+    assert all(s.get("async") and s["delta_time"] == 0 for s in rep.orchestrator.steps)
     assert calls("render_product.destroy") and seen[-1] == "wearforge: frame 3/3"
-    assert not stage.GetSessionLayer().rootPrims  # the user's stage is left as it was
-    asyncio.run(run_recipe_async(rep, recipe, out=str(tmp_path / "async"), frames=2, stage=stage, progress=seen.append))
-    assert rep.orchestrator.steps[-1].get("async") and len(calls("render_product.destroy")) == 2
+    assert not stage.GetPrimAtPath("/Render/RenderProduct_wearforge")  # released
+    assert not rep.WriterRegistry._active_writers
     run = Run(rep, stage, recipe, str(tmp_path / "x"), frames=2)
-    run.frame(1)
-    assert [w.frame_spec["index"] for w in run.writers] == [1, 1]
-    run.close()
+    for _ in run.steps(1):
+        pass
+    assert run.current.index == 1 and run.accept
+    asyncio.run(run.close_async())
 
 
-def test_headless_runner_rejects_a_bad_recipe_before_starting_isaac_sim(tmp_path, capsys):
+def test_headless_runner_rejects_a_bad_recipe_with_one_message(tmp_path, capsys):
+    from isaacsim import SimulationApp
+
+    SimulationApp.instances.clear()
+    assert main([str(tmp_path / "missing.yaml")]) == 2  # checked before Isaac Sim starts
+    assert "recipe not found" in capsys.readouterr().err and not SimulationApp.instances
     bad = tmp_path / "bad.yaml"
     bad.write_text("frames: -1\n")
     assert main([str(bad)]) == 2
-    assert "error:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "frames" in err and "Traceback" not in err
+    assert SimulationApp.instances[-1].closed  # the app started for validation is closed again
 
 
 def test_panel_model_edits_become_validated_overrides(tmp_path):
@@ -204,16 +224,27 @@ def test_panel_model_edits_become_validated_overrides(tmp_path):
     assert events
 
 
-def test_panel_model_runs_and_stops_with_progress(tmp_path):
+def small_demo(write_recipe, tmp_path, **changes):
+    """The demo recipe, tiny: 64x48, 4 spp, 32-texel wear (a file, as the panel opens files)."""
+    import yaml
+
+    data = yaml.safe_load(DEMO.read_text())
+    data["render"] = {"resolution": [64, 48], "spp": 4}
+    for entry in data["randomizers"]["wear"]:
+        entry["resolution"] = 32
+    data["output"]["dir"] = str(tmp_path / "out")
+    data.update(changes)
+    return write_recipe(data, "small_demo")
+
+
+def test_panel_model_runs_and_stops_with_progress(tmp_path, write_recipe):
     from wearforge.kit.panel_model import PanelModel
 
     model = PanelModel()
-    model.open_recipe(DEMO)
+    model.open_recipe(small_demo(write_recipe, tmp_path))
     model.set_frames(4)
     model.set_output(str(tmp_path / "run"))
     stage = open_twin(model.effective_recipe())
-    rep.AnnotatorRegistry.frames = {"HdrColor": np.zeros((8, 8, 4)), "instance_segmentation_fast": {
-        "data": np.zeros((8, 8), np.uint32), "info": {"idToLabels": {}, "idToSemantics": {}}}}
     progress = []
 
     def stop_after_two(m):
@@ -225,6 +256,7 @@ def test_panel_model_runs_and_stops_with_progress(tmp_path):
     assert asyncio.run(model.run(rep, stage)) == 2
     assert model.status == "idle" and model.total == 4 and 2 in progress and calls("render_product.destroy")
     model.listeners.clear()
+    model.wear_resolution = 32
     assert asyncio.run(model.run(rep, stage)) == 4 and model.status == "done" and model.progress == 1.0
 
 
@@ -236,10 +268,12 @@ def test_panel_model_previews_the_selected_parts_wear():
     model.set_defect("rust", enabled=True, intensity=1.0)
     model.wear_resolution = 64
     stage = open_twin(model.effective_recipe())
-    image = model.preview_wear(stage, "/World/Parts/PipeSpool")
+    image = asyncio.run(model.preview_wear_async(stage, "/World/Parts/PipeSpool"))
     assert image.shape == (64, 64, 3) and image.dtype == np.uint8
     assert (image[..., 0].astype(int) - image[..., 2]).max() > 40  # rust shows
-    assert not stage.GetSessionLayer().rootPrims
+    from wearforge.stage import frame_layer
+
+    assert not frame_layer(stage).rootPrims and not stage.GetSessionLayer().rootPrims
 
 
 def _stack(res=32):
@@ -274,10 +308,15 @@ def test_wear_maps_go_to_dynamic_textures_from_the_device_pointer_and_bind_omnip
     material = binder.bind(stage, "/World/Parts/Bracket", uris)
     shader = UsdShade.Shader(stage.GetPrimAtPath(f"{material}/Shader"))
     assert shader.GetInput("diffuse_texture").Get().path == uris["diffuse_texture"]
+    # OmniPBR ignores these maps unless their influence is 1; data maps are read in colour space raw
+    assert shader.GetInput("reflection_roughness_texture_influence").Get() == 1.0
+    assert shader.GetInput("metallic_texture_influence").Get() == 1.0
+    assert shader.GetInput("diffuse_texture").GetAttr().GetColorSpace() == "sRGB"
+    assert {shader.GetInput(n).GetAttr().GetColorSpace() for n in uris if n != "diffuse_texture"} == {"raw"}
     bound, _ = UsdShade.MaterialBindingAPI(stage.GetPrimAtPath("/World/Parts/Bracket/Geom")).ComputeBoundMaterial()
     assert str(bound.GetPath()) == material
     assert not list((tmp_path / "textures").glob("*.png"))
-    assert stage.GetRootLayer().dirty is False  # only the session layer changed
+    assert stage.GetRootLayer().dirty is False  # only wearforge's frame layer changed
 
 
 def test_headless_without_omni_ui_binds_texture_files(tmp_path):
@@ -297,21 +336,6 @@ def test_headless_without_omni_ui_binds_texture_files(tmp_path):
     assert np.abs(base.astype(int) - expected).max() <= 1  # the device packing matches the host maps
 
 
-def test_step_mode_with_wear_binds_textures_each_frame(tmp_path):
-    import omni.ui as ui
-
-    ui.DynamicTextureProvider.uploads.clear()
-    recipe = load_recipe(DEMO, ["randomizers.wear=[{parts: class:pipe_spool, resolution: 32, layers: [{type: rust}]}]"])
-    stage = open_twin(recipe)
-    rep.AnnotatorRegistry.frames = {"HdrColor": np.zeros((8, 8, 4)), "instance_segmentation_fast": {
-        "data": np.zeros((8, 8), np.uint32), "info": {"idToLabels": {}, "idToSemantics": {}}}}
-    run_recipe(rep, stage, recipe, out=str(tmp_path), frames=2, progress=lambda s: None)
-    names = {u["name"] for u in ui.DynamicTextureProvider.uploads}
-    # 4 maps and 1 label texture per frame, 2 frames, the same 5 providers reused
-    assert len(ui.DynamicTextureProvider.uploads) == 10 and len(names) == 5
-    assert len(rep.orchestrator.steps) == 4  # a label subframe and the frame itself, twice
-
-
 def test_graph_mode_wear_swaps_texture_files_per_frame(tmp_path):
     recipe = load_recipe(DEMO, ["randomizers.wear=[{parts: class:pipe_spool, resolution: 32, layers: [{type: rust}]}]"])
     stage = open_twin(recipe)
@@ -323,62 +347,35 @@ def test_graph_mode_wear_swaps_texture_files_per_frame(tmp_path):
     assert len(files) == 3 and len(set(files)) == 3 and all(Path(f).is_file() for f in files)
 
 
-def test_label_texture_round_trips_through_any_exposure():
-    from wearforge.kit.defect_pass import decode_label_image, encode_label_texture
+def test_label_texture_round_trips_through_any_exposure_and_rejects_unknown_codes():
+    from types import SimpleNamespace
+
+    from wearforge.kit.defect_pass import decode_label_image, defect_maps, encode_part_labels
 
     rng = np.random.default_rng(0)
-    cls = rng.integers(0, 11, (40, 50)).astype(np.uint8)
-    inst = np.where(cls > 0, (1 << 24) | rng.integers(1, 300, (40, 50)), 0).astype(np.uint32)
-    tex, lookup = encode_label_texture(cls, inst)
-    assert len(lookup) == 255  # more occurrences than fit: the largest 255 keep their own index
+    stacks = {}
+    for index in (3, 5):  # one part, two meshes: occurrences are numbered over both
+        cls = rng.integers(0, 11, (40, 50)).astype(np.uint8)
+        inst = np.where(cls > 0, (index << 24) | rng.integers(1, 400, (40, 50)), 0).astype(np.uint32)
+        stacks[index] = SimpleNamespace(defect_class=cls, defect_instance=inst)
+    textures, lookup = encode_part_labels(stacks)
+    assert len(lookup) == sum(len(np.unique(s.defect_instance[s.defect_instance > 0])) for s in stacks.values())
     for exposure in (1e-3, 1.0, 37.0):
-        noisy = tex[..., :3] * exposure * (1 + rng.normal(0, 1e-4, tex[..., :3].shape))
-        lit, code, occ = decode_label_image(noisy)
-        assert lit.all() and np.array_equal(code, cls)
-        back = np.vectorize(lambda k: lookup.get(int(k), 0))(occ)
-        kept = np.isin(inst, list(lookup.values()))
-        assert np.array_equal(back[kept], inst[kept])
+        for index, stack in stacks.items():
+            tex = textures[index]
+            noisy = tex[..., :3] * exposure * (1 + rng.normal(0, 1e-4, tex[..., :3].shape))
+            lit, code, occ = decode_label_image(noisy)
+            assert lit.all() and np.array_equal(code, stack.defect_class)
+            back = np.vectorize(lambda k: lookup.get(int(k), (0, 0))[1])(occ)
+            assert np.array_equal(back, stack.defect_instance)
     lit, code, _ = decode_label_image(np.zeros((4, 4, 4)))
     assert not lit.any() and not code.any()
-
-
-def test_step_mode_adds_rtx_defect_labels_from_a_label_subframe(tmp_path):
-    from wearforge.kit.defect_pass import encode_label_texture
-
-    recipe = load_recipe(DEMO, ["randomizers.wear=[{parts: class:pipe_spool, resolution: 16, "
-                                "layers: [{type: rust, params: {coverage: 0.9}}]}]", "output.writers=[basic]"])
-    stage = open_twin(recipe)
-    captured = {}
-
-    def fake_hdr():  # a perfect renderer looking straight at the spool's label texture, 2 exposure units
-        stack = captured["stack"]
-        tex, _ = encode_label_texture(stack.defect_class, stack.defect_instance)
-        return tex * 2.0
-
-    run = Run(rep, stage, recipe, str(tmp_path), frames=1)
-    original = run.wear.stacks
-
-    def spy(spec, state):
-        stacks, changed = original(spec, state)
-        captured["stack"] = next(iter(stacks.values()))
-        return stacks, changed
-
-    run.wear.stacks = spy
-    rep.AnnotatorRegistry.frames = {"HdrColor": fake_hdr, "instance_segmentation_fast": lambda: {
-        "data": np.full((16, 16), 5, np.uint32), "info": {"idToLabels": {"5": "/World/Parts/PipeSpool"},
-                                                            "idToSemantics": {"5": {"class": "pipe_spool"}}}}}
-    run.frame(0)
-    extra = run.writers[0].extra
-    seg = extra["defect_segmentation"]["data"]
-    stack = captured["stack"]
-    assert seg.shape == (16, 16) and np.array_equal(seg > 0, stack.defect_class > 0)
-    assert {v["class"] for k, v in extra["defect_segmentation"]["idToLabels"].items() if k != "0"} == {"rust"}
-    rows = extra["defect_instances"]["data"]
-    assert len(rows) == len(np.unique(stack.defect_instance[stack.defect_instance > 0]))
-    assert all(r["partInstanceId"] == 5 for r in rows)
-    assert run.writers[0].accept  # writers take the next (regular) step again
-    ops = [n["args"].get("name") for n in rep.GRAPH if n["op"] == "annotator.get"]
-    assert ops == ["HdrColor", "instance_segmentation_fast"] and len(rep.orchestrator.steps) == 1
-    # the label materials and dark lights are gone again: the regular step renders the FrameSpec
-    assert not stage.GetPrimAtPath("/wearforge/LabelLooks")
-    run.close()
+    # a class code past the table, or an occurrence index the part's table lacks, is no label (not a neighbour)
+    bad = np.zeros((1, 3, 3), np.float32)
+    bad[..., 0] = 1.0
+    bad[0, 0, 1] = (15 * 16 + 0.5) / 256  # class 15: not a defect class
+    bad[0, 1, 1] = (1 * 16 + 15 + 0.5) / 256  # rust, occurrence index 15 * 256: beyond the table
+    bad[0, 2, 1] = (1 * 16 + 0.5) / 256  # rust, occurrence 1: known
+    bad[0, :, 2] = (1 + 0.5) / 256
+    code, mesh, occurrence = defect_maps(bad, np.full((1, 3), 7), {7: {1: (3, 42)}}, {7: [3]})
+    assert code.tolist() == [[0, 0, 1]] and occurrence.tolist() == [[0, 0, 42]] and mesh[0, 2] == 3

@@ -195,6 +195,12 @@ class PanelModel:
         self._changed()
         return self.done
 
+    def stop(self) -> None:
+        """Ask the running run to end after its current frame."""
+        if self.status == "running":
+            self._stop, self.status = True, "stopping"
+            self._changed()
+
     @property
     def progress(self) -> float:
         return self.done / self.total if self.total else 0.0
