@@ -23,6 +23,7 @@ the run then only detaches them and destroys its render product.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -211,8 +212,11 @@ def run_recipe(rep, stage, recipe, out: str | None = None, frames: int | None = 
             for rt in run.steps(i):
                 rep.orchestrator.step(rt_subframes=rt, delta_time=0.0)
             progress(f"wearforge: frame {i + 1}/{len(run.specs)}")
-    finally:
-        run.close()
+    except BaseException:
+        with contextlib.suppress(Exception):  # the first error is the one to report; close releases regardless
+            run.close()
+        raise
+    run.close()
     return len(run.specs)
 
 
@@ -233,8 +237,11 @@ async def run_recipe_async(rep, recipe, out: str | None = None, frames: int | No
                 await rep.orchestrator.step_async(rt_subframes=rt, delta_time=0.0)
             done = i + 1
             progress(f"wearforge: frame {done}/{len(run.specs)}")
-    finally:
-        await run.close_async()
+    except BaseException:
+        with contextlib.suppress(Exception):  # the first error is the one to report; close releases regardless
+            await run.close_async()
+        raise
+    await run.close_async()
     return done
 
 

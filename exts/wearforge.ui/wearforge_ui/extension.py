@@ -143,6 +143,7 @@ class WearforgeUiExtension(omni.ext.IExt):
             return
         m = self.model
         if m.recipe is not self._recipe_seen:  # a new recipe: its values and the twin's lists
+            self._recipe_seen = m.recipe  # first: set_value fires the callbacks, which refresh again
             self._path.model.set_value(str(m.recipe_path or ""))
             self._frames.model.set_value(m.frames or 16)
             self._out.model.set_value(m.output_dir or "out/kit")
