@@ -7,9 +7,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_kit_manifest_names_the_package_and_its_dependencies():
-    manifest = tomllib.loads((ROOT / "extension.toml").read_text())
+    # Kit names a folder extension after its folder: the core extension is exts/wearforge, whose package
+    # folder (Kit puts the extension folder on sys.path) is the repository's own package
+    ext = ROOT / "exts" / "wearforge"
+    manifest = tomllib.loads((ext / "config" / "extension.toml").read_text())
     modules = [m["name"] for m in manifest["python"]["module"]]
-    assert modules == ["wearforge", "wearforge.kit.extension"] and (ROOT / "wearforge" / "kit" / "extension.py").is_file()
+    assert modules == ["wearforge", "wearforge.kit.extension"] and (ext / "wearforge" / "kit" / "extension.py").is_file()
+    assert (ext / "wearforge").resolve() == (ROOT / "wearforge").resolve()
+    assert not (ROOT / "extension.toml").exists()  # one manifest per extension folder
+    assert "omni.kit.pipapi" in manifest["dependencies"]
     ui = tomllib.loads((ROOT / "exts" / "wearforge.ui" / "config" / "extension.toml").read_text())
     assert {"wearforge", "omni.ui"} <= set(ui["dependencies"])
     assert (ROOT / "exts" / "wearforge.ui" / ui["python"]["module"][0]["name"] / "extension.py").is_file()
