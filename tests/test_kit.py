@@ -244,6 +244,7 @@ def test_panel_model_runs_and_stops_with_progress(tmp_path, write_recipe):
     model.open_recipe(small_demo(write_recipe, tmp_path))
     model.set_frames(4)
     model.set_output(str(tmp_path / "run"))
+    model.wear_resolution = 32
     stage = open_twin(model.effective_recipe())
     progress = []
 
@@ -256,7 +257,6 @@ def test_panel_model_runs_and_stops_with_progress(tmp_path, write_recipe):
     assert asyncio.run(model.run(rep, stage)) == 2
     assert model.status == "idle" and model.total == 4 and 2 in progress and calls("render_product.destroy")
     model.listeners.clear()
-    model.wear_resolution = 32
     assert asyncio.run(model.run(rep, stage)) == 4 and model.status == "done" and model.progress == 1.0
 
 

@@ -104,7 +104,9 @@ def test_frames_leave_replicators_session_layer_alone(tmp_path):
 
     asyncio.run(frames())
     assert stage.GetSessionLayer().GetPrimAtPath("/OmniverseKit_Persp")
-    assert not frame_layer(stage).rootPrims and frame_layer(stage).identifier in stage.GetSessionLayer().subLayerPaths
+    from wearforge.stage import FRAME_LAYER_TAG
+
+    assert not any(i.endswith(FRAME_LAYER_TAG) for i in stage.GetSessionLayer().subLayerPaths)  # released at the end
     assert len(list((tmp_path / "kit").glob("rgb_*.png"))) == 3
     assert isinstance(stage.GetSessionLayer(), Sdf.Layer)
 
@@ -399,3 +401,27 @@ def test_the_panel_builds_runs_stops_previews_and_shuts_down(tmp_path):
         assert window.destroyed and ext.window is None and not menus.MENUS["Window"]
 
     asyncio.run(session())
+
+
+def test_a_failing_writer_leaves_the_stage_and_session_layer_as_they_were(tmp_path):
+    recipe = load_recipe(tiny_demo(tmp_path, frames=1), ["randomizers.wear=[]"])
+    stage = kit_stage(recipe)
+    from pxr import Usd
+
+    from wearforge.errors import InputError
+
+    with Usd.EditContext(stage, stage.GetSessionLayer()):
+        stage.DefinePrim("/OmniverseKit_Persp", "Camera")
+    before = stage.GetSessionLayer().ExportToString()
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("a file where the output folder should be")
+    with pytest.raises(InputError, match="not_a_folder"):
+        asyncio.run(run_recipe_async(rep, recipe, out=str(blocked), stage=stage, progress=lambda s: None))
+    session = stage.GetSessionLayer()
+    # what remains is only what Replicator itself leaves (the emptied /Render scope of its render products)
+    render = session.GetPrimAtPath("/Render")
+    if render and not render.nameChildren and not render.properties:
+        del session.pseudoRoot.nameChildren["Render"]
+    assert session.ExportToString() == before
+    assert not rep.WriterRegistry._active_writers and not stage.GetRootLayer().dirty
+    assert main([str(tiny_demo(tmp_path, frames=1)), "--out", str(blocked)]) == 2  # the batch: one message, status 2

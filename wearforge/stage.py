@@ -307,6 +307,16 @@ def clear_frame(stage: Usd.Stage) -> None:
     frame_layer(stage).Clear()
 
 
+def release_frame_layer(stage: Usd.Stage) -> None:
+    """Clear the frame layer and take it out of the session layer (the stage is as before the first frame)."""
+    session = stage.GetSessionLayer()
+    layer = _frame_layers.pop(session.identifier, None)
+    for identifier in [i for i in session.subLayerPaths if i.endswith(FRAME_LAYER_TAG)]:
+        session.subLayerPaths.remove(identifier)
+    if layer is not None:
+        layer.Clear()
+
+
 def apply_frame(stage: Usd.Stage, spec: FrameSpec) -> Sdf.Layer:
     """Apply ``spec`` on wearforge's frame layer (cleared first, see ``frame_layer``); returns that layer."""
     layer = frame_layer(stage)

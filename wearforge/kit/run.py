@@ -74,17 +74,22 @@ class Run:
         self.extra: dict = {}  # this frame's defect label maps
         self.accept = False  # writers skip warm-up and label subframes
         self.writers, self.annotators, self.render_product = [], [], None
-        apply_frame(stage, self.specs[0])  # the camera exists (a recipe may create it) before the render product
         register_writers(rep)
         first = self.specs[0]
         try:
+            apply_frame(stage, first)  # the camera exists (a recipe may create it) before the render product
             self.render_product = rep.create.render_product(first.camera.path, tuple(first.render.resolution),
                                                             force_new=True, name="wearforge")
             for name in self.recipe.output.writers:
                 if name not in WRITER_NAMES:
                     continue  # the live stream has its own endpoint; see wearforge.kit.writers
                 writer = rep.WriterRegistry.get(WRITER_NAMES[name])
-                writer.initialize(output_dir=str(self.out if name == "basic" else self.out / name), run=self)
+                folder = self.out if name == "basic" else self.out / name
+                try:
+                    writer.initialize(output_dir=str(folder), run=self)
+                except OSError as exc:
+                    raise InputError(f"cannot write the {name} output there: {exc.strerror or exc}",
+                                     source=str(folder), field="output.dir") from None
                 writer.attach([self.render_product])
                 self.writers.append(writer)
             if self.wear is not None:
@@ -176,7 +181,7 @@ class Run:
 
     # -------------------------------------------------------------------------------------- end
     def _release(self) -> None:
-        from wearforge.stage import clear_frame
+        from wearforge.stage import release_frame_layer
 
         for writer in self.writers:
             writer.detach()
@@ -186,7 +191,7 @@ class Run:
         if self.render_product is not None:
             self.render_product.destroy()  # render products hold GPU memory
             self.render_product = None
-        clear_frame(self.stage)
+        release_frame_layer(self.stage)
 
     def close(self) -> None:
         """Standalone workflow (SimulationApp): stop (Replicator finalises the writers), then release."""
