@@ -379,3 +379,67 @@ def test_label_texture_round_trips_through_any_exposure_and_rejects_unknown_code
     bad[0, :, 2] = (1 + 0.5) / 256
     code, mesh, occurrence = defect_maps(bad, np.full((1, 3), 7), {7: {1: (3, 42)}}, {7: [3]})
     assert code.tolist() == [[0, 0, 1]] and occurrence.tolist() == [[0, 0, 42]] and mesh[0, 2] == 3
+
+
+def test_the_stand_in_behaves_like_replicator_where_adapters_break(tmp_path):
+    """The stand-in's own contract (tests/kit_standin docstrings name the real sources)."""
+    recipe = load_recipe(DEMO, SMALL + ["randomizers.wear=[]"])
+    stage = open_twin(recipe)
+    from wearforge.stage import apply_frame
+    from wearforge.scenario import sample_frame
+    from wearforge.stage import read_scene
+
+    apply_frame(stage, sample_frame(recipe, None, 0, read_scene(recipe, stage)))
+    camera = "/wearforge/Camera"
+    rps = [rep.create.render_product(camera, (32, 24), name="a"), rep.create.render_product(camera, (16, 12), name="b")]
+    seen = {}
+
+    class Probe(rep.Writer):
+        def __init__(self, layout):
+            self.annotators = ["rgb", "instance_segmentation_fast"]
+            self.data_structure = layout
+
+        def write(self, data):
+            seen[self.data_structure] = data
+
+    rep.WriterRegistry.register(Probe)
+    writers = []
+    for layout in ("annotator", "renderProduct", "legacy"):
+        w = rep.WriterRegistry.get("Probe")
+        assert not hasattr(w, "data_structure") or w.data_structure == "legacy"  # __new__ only: no __init__ yet
+        w.initialize(layout=layout)
+        w.attach(rps)
+        writers.append(w)
+    annotator = rep.AnnotatorRegistry.get_annotator("rgb")
+    annotator.attach([rps[0]])
+    with pytest.raises(rep.OrchestratorError, match="step_async"):
+        rep.orchestrator.step()  # not a SimulationApp process
+    asyncio.run(rep.orchestrator.step_async(delta_time=0))
+    assert annotator.get_data() is None  # no data on the first update after attaching
+    assert set(seen["annotator"]["annotators"]["rgb"]) == {"RenderProduct_a", "RenderProduct_b"}
+    assert {"trigger_outputs", "reference_time"} <= set(seen["annotator"])
+    assert seen["renderProduct"]["renderProducts"]["RenderProduct_b"]["resolution"] == (16, 12)
+    assert "RenderProduct_a_rgb" in seen["legacy"]  # several render products: prefixed legacy keys
+    asyncio.run(rep.orchestrator.step_async(delta_time=0))
+    view = annotator.get_data()
+    assert view.shape == (24, 32, 4) and view.any()
+    annotator.detach()
+    assert not view.any()  # the node's buffer died with it
+    with pytest.raises(rep.AnnotatorError):
+        annotator.get_data()
+    finals = []
+    for w in writers:
+        w.on_final_frame = lambda w=w: finals.append(w.data_structure)
+    asyncio.run(rep.orchestrator.wait_until_complete_async())
+    assert sorted(finals) == ["annotator", "legacy", "renderProduct"]
+    # clearing the session layer takes Replicator's prims with it: the next step fails as the real one stops
+    stage.GetSessionLayer().Clear()
+    with pytest.raises(rep.OrchestratorError):
+        asyncio.run(rep.orchestrator.step_async(delta_time=0))
+    with rep.new_layer("probe"):
+        raise ValueError("swallowed, as the real new_layer does")
+    assert isinstance(rep.SWALLOWED[-1], ValueError)
+    rep.modify.attribute("inputs:notAuthored", 1.0, input_prims=[camera])
+    assert rep.SKIPPED_ATTRIBUTES == [(camera, "inputs:notAuthored")]
+    rep.modify.attribute("inputs:notAuthored", 1.0, attribute_type="float", input_prims=[camera])
+    assert len(rep.SKIPPED_ATTRIBUTES) == 1
