@@ -1,9 +1,10 @@
-"""Run a recipe in Isaac Sim: step mode, one Replicator step per FrameSpec.
+r"""Run a recipe in Isaac Sim: step mode, one Replicator step per FrameSpec.
 
 Headless batch (starts Isaac Sim itself through SimulationApp, then steps synchronously):
     python -m wearforge.kit.run recipes/demo.yaml --out out/kit_demo
 From Kit's command line (runs inside Kit: the run is scheduled on Kit's loop and quits the app when done):
-    isaacsim --no-window --exec "wearforge/kit/run.py recipes/demo.yaml --out out/kit_demo"
+    isaacsim --no-window --ext-folder exts --enable wearforge \
+        --exec "exts/wearforge/wearforge/kit/run.py recipes/demo.yaml --out out/kit_demo"
 From the Script Editor (inside Kit: awaits ``step_async``):
     import asyncio, omni.replicator.core as rep
     from wearforge.kit.run import run_recipe_async
