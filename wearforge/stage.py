@@ -18,8 +18,8 @@ from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade
 from wearforge.errors import InputError
 from wearforge.framespec import CameraSpec, FrameSpec, LightSpec, PartSpec
 from wearforge.recipe import Recipe, matches, path_match, resolve_usd
-from wearforge.semantics import semantic_class
-from wearforge.twin_reader import read_gprim
+from wearforge.semantics import semantic_class, set_semantic_class
+from wearforge.twin_reader import labelled_parts, read_gprim
 from wearforge.transforms import gf_to_np, look_at_matrix, matrix_to_trs, up_vector, world_matrix
 
 WEARFORGE_ROOT = "/wearforge"
@@ -128,7 +128,6 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     support = recipe.scene.support
     if support and not stage.GetPrimAtPath(support):
         raise InputError(f"prim {support!r} is not in {recipe.usd_path().name}", source=src, field="scene.support")
-    labelled = [p for p in stage.Traverse() if semantic_class(p) is not None]
     chosen: dict[str, str] = {}
     if recipe.scene.parts:
         for i, sel in enumerate(recipe.scene.parts):
@@ -143,10 +142,7 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
                                      source=src, field=f"scene.parts.{i}.class")
                 chosen[str(prim.GetPath())] = label
     else:
-        for prim in labelled:
-            path = str(prim.GetPath())
-            if path != support and not any(path.startswith(c + "/") for c in chosen):
-                chosen[path] = semantic_class(prim)
+        chosen.update(labelled_parts(stage, exclude=support))
     for paths in distractor_paths(recipe, stage) if recipe.scene.distractors else []:
         for path in paths:
             label = semantic_class(stage.GetPrimAtPath(path))
@@ -304,6 +300,7 @@ def _apply_part(stage: Usd.Stage, part: PartSpec) -> None:
         set_trs(prim, pose.position or t, pose.rotation or r, pose.scale or s)
     img = UsdGeom.Imageable(prim)
     img.CreateVisibilityAttr(UsdGeom.Tokens.inherited if part.visible else UsdGeom.Tokens.invisible)
+    label_part(prim, part.semantic_class)
     inputs = part.material.inputs()
     if inputs:
         for shader in preview_surfaces(prim):
@@ -311,6 +308,13 @@ def _apply_part(stage: Usd.Stage, part: PartSpec) -> None:
                 typ = Sdf.ValueTypeNames.Color3f if name == "diffuseColor" else Sdf.ValueTypeNames.Float
                 shader.CreateInput(name, typ).Set(Gf.Vec3f(*value) if name == "diffuseColor" else float(value))
     _apply_physics(stage, prim, part)
+
+
+def label_part(prim: Usd.Prim, semantic: str) -> None:
+    """Author the part's class (the recipe's, from the FrameSpec) where USD semantics lack or differ from it,
+    so Replicator's annotators in Kit label unlabelled CAD twins as the standalone renderer does."""
+    if semantic_class(prim) != semantic:
+        set_semantic_class(prim, semantic)
 
 
 def set_trs(prim: Usd.Prim, t, r, s) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from pxr import Usd, UsdGeom
 
-from wearforge.twin_reader import CameraState, MeshGeometry
+from wearforge.twin_reader import CameraState, MeshGeometry, label_bound
 from wearforge.labels import BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, DEFECT_INSTANCE_DTYPE, UNLABELLED, label_extents
 from wearforge.wear.defects import DEFECT_CLASSES
 
@@ -19,6 +19,7 @@ class LabelSpace:
     """Stable instance and semantic ids for the labelled prims of a twin."""
 
     def __init__(self, meshes: list[MeshGeometry]):
+        self.meshes = meshes
         labelled = sorted({(m.label_path, m.semantic_class) for m in meshes if m.label_path})
         self.instance_paths = [p for p, _ in labelled]
         self.instance_class = {p: c for p, c in labelled}
@@ -143,11 +144,9 @@ def _bbox3d(space: LabelSpace, stage: Usd.Stage, ids: list[int], occlusion: dict
     xf = UsdGeom.XformCache(Usd.TimeCode.Default())
     data = np.zeros(len(ids), BBOX3D_DTYPE)
     for row, i in enumerate(ids):
-        prim = stage.GetPrimAtPath(space.instance_paths[i - 2])
-        rng = cache.ComputeUntransformedBound(prim).ComputeAlignedRange()
-        lo, hi = rng.GetMin(), rng.GetMax()
-        # row-vector convention, as Replicator reports USD matrices
-        transform = np.array(xf.GetLocalToWorldTransform(prim), dtype=np.float32)
+        # row-vector convention, as Replicator reports USD matrices; point instances have no prim
+        lo, hi, transform = label_bound(stage, space.meshes, space.instance_paths[i - 2], xf, cache)
+        transform = transform.astype(np.float32)
         data[row] = (space.instance_to_semantic[i], *lo, *hi, transform, occlusion[i])
     return {"data": data, "idToLabels": _sem_labels(space, {int(space.instance_to_semantic[i]) for i in ids}),
             "primPaths": [space.instance_paths[i - 2] for i in ids]}

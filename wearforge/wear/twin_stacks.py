@@ -27,11 +27,11 @@ class WearTextures:
         self.meshes = meshes
         self.up = np.asarray(up, float)
         self.occlusion_resolution = occlusion_resolution
-        self._bakes: dict[tuple[int, int], object] = {}
+        self._bakes: dict[tuple, object] = {}
         self._checked: set[int] = set()
 
     def meshes_of(self, part_path: str) -> list[int]:
-        return [i for i, m in enumerate(self.meshes) if m.label_path == part_path]
+        return [i for i, m in enumerate(self.meshes) if m.part_path == part_path]
 
     def ensure_uvs(self, index: int) -> bool:
         """Replace the mesh's UVs by a per-triangle atlas when they are unusable; True if it changed."""
@@ -51,7 +51,8 @@ class WearTextures:
         return True
 
     def bake_of(self, index: int, resolution: int):
-        key = (index, resolution)
+        # instances of one prototype share their local geometry, hence their bake
+        key = (self.meshes[index].source or index, resolution)
         if key not in self._bakes:
             geo = self.meshes[index]
             normals = geo.normals if geo.normals is not None else _vertex_normals(geo)
