@@ -8,6 +8,7 @@ are row-vector, hence the transposes at the boundary.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,7 @@ class PartInfo:
     position: tuple[float, ...]
     rotation: tuple[float, ...]
     scale: tuple[float, ...]
+    posable: bool = True  # UsdGeom.Xformable: poses, scatter and settle can move it
 
 
 @dataclass(frozen=True)
@@ -59,18 +61,58 @@ class SceneInfo:
 
 
 def open_stage(path: str | Path) -> Usd.Stage:
-    """Open a twin; problems become an InputError naming the file."""
+    """Open a twin; problems become an InputError naming the file (and line, prim or asset)."""
     path = Path(path)
     if not path.is_file():
         raise InputError("USD file not found", source=str(path))
     try:
         stage = Usd.Stage.Open(str(path), load=Usd.Stage.LoadAll)
     except Exception as exc:  # pxr raises Tf.ErrorException with a long C++ trace
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot open as USD: {first}", source=str(path)) from None
+        raise InputError(f"cannot open as USD: {usd_error_reason(str(exc), path)}", source=str(path)) from None
     if stage is None:
         raise InputError("cannot open as USD", source=str(path))
+    check_composition(stage, path)
     return stage
+
+
+def usd_error_reason(text: str, path: Path) -> str:
+    """The parser's reason and line out of a Tf error trace (the last line only says 'Failed to open')."""
+    messages = [m.strip() for m in re.findall(r"Error in '[^']*' at line \d+ in file [^:]+ : '(.*?)'\s*(?:\n|$)",
+                                              text, flags=re.S)] or [text.strip().splitlines()[-1] if text.strip()
+                                                                     else "unknown error"]
+    messages = [re.sub(r"pxrInternal_v\w+?::|Sdf_TextFileFormatParser::", "", m) for m in messages]
+    for m in messages:  # '<file>:<line>:<column>: <reason>' from the text parser
+        found = re.match(r"(.*?):(\d+):(\d+): (.*)", m, flags=re.S)
+        if found and Path(found.group(1)).name == path.name:
+            return f"line {found.group(2)}, column {found.group(3)}: {found.group(4).strip()}"
+    useful = [m for m in messages if not m.startswith("Failed to open layer")]
+    return "; ".join(useful or messages)
+
+
+def check_composition(stage: Usd.Stage, path: Path) -> None:
+    """Unresolvable references and payloads name the prim that asks for them; MaterialX documents (which
+    usd-core cannot read) only warn, their materials are approximated."""
+    import logging
+
+    problems = []
+    for error in stage.GetCompositionErrors():
+        text = str(error)
+        assets = re.findall(r"@([^@]+)@", text)
+        site = getattr(error, "rootSite", None)
+        prim = str(site.path) if site is not None else "?"
+        kind = next((k for k in ("reference", "payload", "sublayer") if f"for {k}" in text), "asset")
+        asset = assets[0] if assets else "?"
+        if asset.lower().endswith(".mtlx"):
+            logging.getLogger("wearforge.usd").warning(
+                "%s: MaterialX document %s cannot be read by usd-core; the material is approximated", prim, asset)
+            continue
+        if "Could not open asset" in text:
+            problems.append(f"{prim}: {kind} {asset} cannot be resolved")
+        else:
+            problems.append(f"{prim}: " + re.sub(r"pxrInternal_v\w+?::", "", text))
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise InputError("; ".join(problems[:5]) + more, source=str(path))
 
 
 DISTRACTOR_SCOPE = "Distractors"
@@ -153,8 +195,9 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     parts = []
     for path, label in chosen.items():
         prim = stage.GetPrimAtPath(path)
-        if not prim.IsA(UsdGeom.Xformable):
-            raise InputError(f"{path} is not transformable (UsdGeom.Xformable)", source=src, field="scene.parts")
+        if not prim.IsA(UsdGeom.Xformable):  # a typeless 'def' (common in exports): labelled, never posed
+            parts.append(PartInfo(path, label, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), posable=False))
+            continue
         local = gf_to_np(UsdGeom.Xformable(prim).GetLocalTransformation())
         t, r, s = matrix_to_trs(local)
         parts.append(PartInfo(path, label, tuple(t), tuple(r), tuple(s)))
@@ -253,6 +296,11 @@ def _check_selectors(recipe: Recipe, parts: list[PartInfo], lights: dict[str, st
                 known = ", ".join(sorted({p.semantic_class for p in parts}))
                 raise InputError(f"{item.parts!r} matches no part (parts' classes: {known})", source=src,
                                  field=f"randomizers.{name}.{i}.parts")
+    for i, item in enumerate(recipe.randomizers.poses):
+        for p in parts:
+            if not p.posable and matches(item.parts, p.path, p.semantic_class):
+                raise InputError(f"{p.path} is not transformable (not a UsdGeom.Xformable), so it cannot be posed",
+                                 source=src, field=f"randomizers.poses.{i}.parts")
     names = {light.name for light in recipe.lights}
     for i, item in enumerate(recipe.randomizers.lights):
         if item.light is None:

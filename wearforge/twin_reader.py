@@ -594,8 +594,11 @@ TEXTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".exr", ".hdr", ".pic", ".tga", ".b
 
 def surface_shader(material: UsdShade.Material) -> tuple[UsdShade.Shader | None, str]:
     """The material's surface shader that can be translated and its id ('' when there is none)."""
-    for context in ([], ["mtlx"]):
-        out = material.ComputeSurfaceSource(context) if context else material.ComputeSurfaceSource()
+    for context in ("", "mtlx"):
+        try:
+            out = material.ComputeSurfaceSource(context)
+        except Exception:  # USD 25.x takes a list of render contexts
+            out = material.ComputeSurfaceSource([context])
         if out and out[0]:
             shader_id = out[0].GetIdAttr().Get() or ""
             if shader_id == "UsdPreviewSurface" or shader_id in MTLX_INPUTS:
