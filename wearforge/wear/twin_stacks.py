@@ -73,11 +73,14 @@ class WearTextures:
                 clean = CleanMaterial(tuple(mat.base_color), float(mat.metallic), float(mat.roughness))
                 rot = state.matrices[index][:3, :3]
                 up_object = np.linalg.solve(rot, self.up)  # world up expressed in the mesh's frame
+                # wear lengths are metres: the stage's unit times the mesh's world scale (a cm stage, a
+                # millimetre CAD part scaled by 0.001 under an Xform...)
+                meters_per_unit = state.camera.meters_per_unit * abs(np.linalg.det(rot)) ** (1.0 / 3.0)
                 # each mesh of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
                 out[index] = build_stack(self.bake_of(index, part.wear.resolution), clean, layers, up_object,
-                                         keep_device=self.keep_device)
+                                         keep_device=self.keep_device, meters_per_unit=meters_per_unit)
         return out, changed
 
 

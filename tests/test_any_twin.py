@@ -1,0 +1,186 @@
+"""Twins no one here wrote: unlabelled CAD in centimetres, Y up, instanceable references, point
+instancers, textures in every format Hydra reads, subsets, primvar readers, MaterialX, broken files."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from twins import cad_assembly, cad_recipe, textured_recipe, textured_twin, write_textures
+
+from wearforge.errors import InputError
+from wearforge.recipe import validate_recipe
+from wearforge.scenario import sample_frame
+from wearforge.semantics import semantic_class
+from wearforge.stage import apply_frame, open_stage, open_twin, read_scene
+from wearforge.twin_reader import Texture, read_geometry, read_material
+
+
+@pytest.fixture(scope="module")
+def cad(tmp_path_factory) -> Path:
+    return cad_assembly(tmp_path_factory.mktemp("cad"))
+
+
+@pytest.fixture(scope="module")
+def textured(tmp_path_factory) -> Path:
+    return textured_twin(tmp_path_factory.mktemp("textured"))
+
+
+def _recipe(data: dict, tmp_path: Path):
+    return validate_recipe(data, "test", tmp_path)
+
+
+def test_instance_proxies_and_point_instances_are_read_once_each(cad):
+    stage = open_stage(cad)
+    meshes = read_geometry(stage)
+    paths = [m.prim_path for m in meshes]
+    # two instanceable bolts (head + shank each, read through instance proxies) and four nut instances
+    assert sorted(p for p in paths if "/Bolts/" in p) == [
+        "/Assembly/Bolts/Bolt_0/Head", "/Assembly/Bolts/Bolt_0/Shank",
+        "/Assembly/Bolts/Bolt_1/Head", "/Assembly/Bolts/Bolt_1/Shank"]
+    nuts = [m for m in meshes if m.instancer]
+    assert [m.instancer[1] for m in nuts] == [0, 1, 2, 3]
+    # the prototype is drawn only as instances, never at the instancer's origin
+    assert all(m.instancer for m in meshes if m.prim_path.startswith("/Assembly/Nuts"))
+    from wearforge.twin_reader import instance_matrix
+    from pxr import Usd, UsdGeom
+
+    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
+    origins = [instance_matrix(stage, m, cache)[:3, 3] for m in nuts]
+    assert np.allclose(origins, [(-12, 4, 8), (-4, 4, 8), (4, 4, 8), (12, 4, 8)])
+    # instances share their prototype's geometry (one bake for all)
+    assert len({m.source for m in nuts}) == 1 and nuts[0].points is nuts[1].points
+
+
+def test_recipe_classes_label_an_unlabelled_twin_in_both_homes(cad, tmp_path):
+    recipe = _recipe(cad_recipe(cad), tmp_path)
+    stage = open_twin(recipe)
+    scene = read_scene(recipe, stage)
+    assert {p.path: p.semantic_class for p in scene.parts} == {
+        "/Assembly/Base": "base_plate", "/Assembly/Bolts/Bolt_0": "bolt", "/Assembly/Bolts/Bolt_1": "bolt",
+        "/Assembly/Nuts": "nut"}
+    spec = sample_frame(recipe, None, 0, scene)
+    assert [p.semantic_class for p in spec.parts] == ["base_plate", "bolt", "bolt", "nut"]
+    # Kit reads labels from USD: the FrameSpec's classes are authored on the session layer only
+    apply_frame(stage, spec)
+    assert semantic_class(stage.GetPrimAtPath("/Assembly/Bolts/Bolt_1")) == "bolt"
+    assert "semantics" not in Path(cad).read_text()
+    meshes = read_geometry(stage)  # what the Kit adapter reads after applying a frame
+    assert {m.semantic_class for m in meshes} == {"base_plate", "bolt", "nut"}
+
+
+@pytest.mark.slow
+def test_unlabelled_cad_twin_renders_labels_instances_and_wear(cad, tmp_path):
+    """Every bolt and every drawn nut is its own instance with the recipe's class; wear binds to each."""
+    from wearforge.generate import generate
+
+    data = cad_recipe(cad)
+    data["randomizers"] = {"wear": [{"parts": "class:nut", "resolution": 64,
+                                     "layers": [{"type": "rust", "params": {"coverage": 0.6}}]}]}
+    data["output"] = {"dir": str(tmp_path / "out"), "writers": ["basic", "coco", "yolo"]}
+    result = generate(_recipe(data, tmp_path))
+    import json
+
+    out = result.output_dir
+    mapping = json.loads((out / "instance_segmentation_mapping_0000.json").read_text())
+    assert sorted(v for v in mapping.values() if v != "BACKGROUND") == [
+        "/Assembly/Base", "/Assembly/Bolts/Bolt_0", "/Assembly/Bolts/Bolt_1", "/Assembly/Nuts/instance_0",
+        "/Assembly/Nuts/instance_1", "/Assembly/Nuts/instance_2"]  # instance_3 is in invisibleIds
+    coco = json.loads((out / "coco" / "instances.json").read_text())
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    parts = sorted(names[a["category_id"]] for a in coco["annotations"] if names[a["category_id"]] in
+                   ("base_plate", "bolt", "nut"))
+    assert parts == ["base_plate", "bolt", "bolt", "nut", "nut", "nut"]
+    assert "rust" in {names[a["category_id"]] for a in coco["annotations"]}
+    assert "nut" in (out / "yolo" / "data.yaml").read_text()
+    defects = json.loads((out / "defect_instances_mapping_0000.json").read_text())
+    assert {d["part"] for d in defects.values()} >= {"/Assembly/Nuts/instance_0", "/Assembly/Nuts/instance_2"}
+
+
+def test_texture_formats_read_with_their_colour_space(tmp_path):
+    from wearforge.render.mitsuba_backend import _load_texture
+
+    files = write_textures(tmp_path)
+    exr = _load_texture(Texture(str(files["exr"]), "rgb", None))
+    assert exr.shape == (32, 32, 3) and np.isclose(exr[0, 0, 0], 0.1, atol=1e-4) and np.isclose(exr[0, 8, 0], 0.9, atol=1e-4)
+    hdr = _load_texture(Texture(str(files["hdr"]), "rgb", None))
+    assert np.isclose(hdr[0, 8, 1], 0.7, rtol=0.02)  # RGBE keeps about 1% precision
+    png = _load_texture(Texture(str(files["png16"]), "r", None))
+    assert png.shape == (32, 32, 1) and np.isclose(png[0, 8, 0], 55000 / 65535, atol=1e-5)  # 16-bit: linear
+    tif = _load_texture(Texture(str(files["tiff"]), "rgb", None))
+    assert np.allclose(tif[0, 8], (1.0, 0.5, 0.0), atol=1e-4)
+    srgb = _load_texture(Texture(str(files["tiff"]), "rgb", True))
+    assert np.isclose(srgb[0, 8, 1], 0.214, atol=1e-3)  # sourceColorSpace sRGB decodes
+
+
+def test_unreadable_texture_warns_once_and_falls_back(tmp_path, caplog):
+    from wearforge.render.mitsuba_backend import _load_texture
+
+    bad = tmp_path / "broken.exr"
+    bad.write_bytes(b"not an image")
+    with caplog.at_level(logging.WARNING):
+        assert _load_texture(Texture(str(bad), "rgb", None, "/World/Looks/M")) is None
+    assert "broken.exr" in caplog.text and "/World/Looks/M" in caplog.text
+
+
+def test_materials_the_twin_really_has(textured):
+    stage = open_stage(textured)
+    notes: dict[str, list[str]] = {}
+    meshes = read_geometry(stage, notes=notes)
+    by = {m.material_path: m for m in meshes}
+    # GeomSubsets with their own bindings become separate meshes with their own materials
+    assert {"/World/Plate/Geom/Top", "/World/Plate/Geom/Rest"} <= set(by)
+    top = read_material(stage.GetPrimAtPath("/World/Plate/Geom/Top"), by["/World/Plate/Geom/Top"], notes)
+    rest = read_material(stage.GetPrimAtPath("/World/Plate/Geom/Rest"), by["/World/Plate/Geom/Rest"], notes)
+    assert top.textures["base_color"].path.endswith("paint.exr") and rest.textures["roughness"].channel == "r"
+    assert len(by["/World/Plate/Geom/Top"].faces) == 2 and len(by["/World/Plate/Geom/Rest"].faces) == 10
+    # displayColor without a material, and through a primvar reader: per-vertex colours
+    for path in ("/World/Painted/Geom", "/World/Reader/Geom"):
+        state = read_material(stage.GetPrimAtPath(path), by[path], notes)
+        assert state.vertex_color and by[path].colors.shape == (24, 3)
+    gold = read_material(stage.GetPrimAtPath("/World/Smooth/Geom"), by["/World/Smooth/Geom"], notes)
+    assert np.allclose(gold.base_color, (0.94, 0.76, 0.33)) and gold.metallic == 1.0 and np.isclose(gold.roughness, 0.3)
+    broken = read_material(stage.GetPrimAtPath("/World/Broken/Geom"), by["/World/Broken/Geom"], notes)
+    assert broken.textures == {} and np.allclose(broken.base_color, (0.9, 0.4, 0.1))
+    read_material(stage.GetPrimAtPath("/World/Doc/Geom"), by["/World/Doc/Geom"], notes)
+    said = " ".join(f"{k}: {' '.join(v)}" for k, v in notes.items())
+    for expected in ("/World/Smooth/Geom: subdivisionScheme 'catmullClark'", "transmission",
+                     "not_there.png not found", "/World/Looks/FromDocument: no UsdPreviewSurface"):
+        assert expected in said, said
+
+
+@pytest.mark.slow
+def test_textured_twin_renders_every_texture(textured, tmp_path):
+    from wearforge.render.frame import StandaloneRenderer
+
+    recipe = _recipe(textured_recipe(textured), tmp_path)
+    stage = open_twin(recipe)
+    spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
+    data = StandaloneRenderer(stage).render(spec)
+    rgb = data["rgb"]["data"][..., :3].astype(float)
+    inst = data["instance_segmentation"]
+    labels = {v for v in inst["idToLabels"].values()}
+    assert {"/World/Plate", "/World/Decal", "/World/Glow", "/World/Broken", "/World/Painted"} <= labels
+    by_label = {v: int(k) for k, v in inst["idToLabels"].items()}
+    glow = rgb[inst["data"] == by_label["/World/Glow"]].mean(axis=0)
+    broken = rgb[inst["data"] == by_label["/World/Broken"]].mean(axis=0)
+    assert glow[1] > glow[0] and glow[1] > glow[2]  # the HDR checker is green
+    assert broken[0] > broken[2] * 1.5  # the missing texture's fallback (orange)
+
+
+def test_usd_errors_keep_the_reason_line_and_prim(tmp_path):
+    bad = tmp_path / "bad.usda"
+    bad.write_text('#usda 1.0\ndef Xform "World" {\n  def Mesh "M" {\n    point3f[] points = [(0,0,0), (1,0 0)]\n'
+                   "  }\n}\n")
+    with pytest.raises(InputError) as err:
+        open_stage(bad)
+    assert "bad.usda" in str(err.value) and "line 4" in str(err.value) and "parse error" in str(err.value)
+    refs = tmp_path / "refs.usda"
+    refs.write_text('#usda 1.0\ndef Xform "World" {\n  def Xform "A" (references = @./nothere.usda@) {}\n'
+                    '  def Xform "B" (payload = @./gone.usdc@</X>) {}\n}\n')
+    with pytest.raises(InputError) as err:
+        open_stage(refs)
+    text = str(err.value)
+    assert "/World/A: reference" in text and "nothere.usda" in text and "/World/B: payload" in text
