@@ -184,3 +184,19 @@ def test_usd_errors_keep_the_reason_line_and_prim(tmp_path):
         open_stage(refs)
     text = str(err.value)
     assert "/World/A: reference" in text and "nothere.usda" in text and "/World/B: payload" in text
+
+
+def test_wear_lengths_are_metres_on_any_stage_unit():
+    """The same 20 cm part in metres and in centimetres grows the same rust patches and scratches."""
+    from wearforge import meshgen as mg
+    from wearforge.wear import CleanMaterial, LayerSpec, bake, build_stack
+
+    data = mg.build_mesh(mg.box((0, 0, 0), (0.2, 0.1, 0.05)))
+    layers = [LayerSpec("rust", 5, {"coverage": 0.4}), LayerSpec("scratches", 6, {"count": 6})]
+    clean = CleanMaterial((0.5, 0.5, 0.5), 1.0, 0.3)
+    maps = []
+    for scale, mpu in ((1.0, 1.0), (100.0, 0.01)):
+        b = bake(data.points * scale, data.triangles().astype(np.int32), data.normals, data.uvs, 64)
+        maps.append(build_stack(b, clean, layers, meters_per_unit=mpu).defect_class)
+    assert (maps[0] > 0).mean() > 0.1
+    assert (maps[0] == maps[1]).mean() > 0.99

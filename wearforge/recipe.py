@@ -177,13 +177,14 @@ class LightRandomizer(_Model):
 
 
 class Scatter(_Model):
-    """Place parts on a support surface (Z-up stages) without interpenetration, yaw drawn uniformly."""
+    """Place parts on a support surface (Z-up or Y-up stages) without interpenetration, yaw drawn uniformly
+    about the up axis. Lengths are metres, whatever the stage's unit."""
 
     surface: str = Field(description="Prim path of the support (its meshes are ray-cast from above).")
-    margin: float = Field(default=0.01, ge=0, description="Keep parts this far inside the surface's edges.")
-    gap: float = Field(default=0.005, ge=0, description="Minimum clearance between parts' footprints.")
-    drop_height: float = Field(default=0.0, ge=0, description="Lift above the surface (a settle step drops them).")
-    flatness: float = Field(default=0.002, ge=0, description="Largest height change allowed under a footprint.")
+    margin: float = Field(default=0.01, ge=0, description="Keep parts this far inside the surface's edges, metres.")
+    gap: float = Field(default=0.005, ge=0, description="Minimum clearance between parts' footprints, metres.")
+    drop_height: float = Field(default=0.0, ge=0, description="Lift above the surface, metres (a settle step drops them).")
+    flatness: float = Field(default=0.002, ge=0, description="Largest height change allowed under a footprint, metres.")
     attempts: int = Field(default=200, ge=1, description="Tries per part before it is hidden for the frame.")
 
 

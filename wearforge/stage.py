@@ -225,15 +225,14 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     bounds, surfaces = {}, {}
     scatters = [(i, e.scatter) for i, e in enumerate(recipe.randomizers.poses) if e.scatter is not None]
     if scatters:
-        if UsdGeom.GetStageUpAxis(stage) != UsdGeom.Tokens.z:
-            raise InputError("scatter needs a Z-up stage", source=src, field=f"randomizers.poses.{scatters[0][0]}.scatter")
         cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
         for part in parts:
             rng = cache.ComputeUntransformedBound(stage.GetPrimAtPath(part.path)).ComputeAlignedRange()
             bounds[part.path] = (tuple(rng.GetMin()), tuple(rng.GetMax()))
         for i, cfg in scatters:
             if cfg.surface not in surfaces:
-                surfaces[cfg.surface] = _support_field(stage, cfg.surface, [p.path for p in parts], src,
+                movable = [p.path for p in parts if p.path != cfg.surface]  # a part may be the surface
+                surfaces[cfg.surface] = _support_field(stage, cfg.surface, movable, src,
                                                        f"randomizers.poses.{i}.scatter.surface")
     return SceneInfo(
         usd=str(recipe.usd_path()),
@@ -251,8 +250,10 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
 
 def _support_field(stage: Usd.Stage, path: str, movable: list[str], src: str, field: str):
     """Height field over the support's extent, of every fixed mesh (the support and what stands on it)."""
-    from wearforge.randomizers.scatter import height_field
+    from wearforge.randomizers.scatter import height_field, scatter_frame
 
+    frame = scatter_frame(up_vector(stage))
+    resolution = 0.0025 / UsdGeom.GetStageMetersPerUnit(stage)  # 2.5 mm cells whatever the unit
     prim = stage.GetPrimAtPath(path)
     if not prim:
         raise InputError(f"no prim {path!r} in {stage.GetRootLayer().identifier}", source=src, field=field)
@@ -262,12 +263,16 @@ def _support_field(stage: Usd.Stage, path: str, movable: list[str], src: str, fi
     fixed = [p for p in stage.Traverse()
              if not any(str(p.GetPath()).startswith(m + "/") or str(p.GetPath()) == m for m in movable)]
     points, tris = _world_triangles(stage, fixed)
+    points, support = points @ frame.T, (support[0] @ frame.T, support[1])  # into the Z-up scatter frame
     lo, hi = support[0].min(axis=0), support[0].max(axis=0)
     bounds = (lo[0], lo[1], hi[0], hi[1])
-    everything = height_field(points, tris, bounds=bounds)
-    own = height_field(*support, bounds=bounds)
+    everything = height_field(points, tris, bounds=bounds, resolution=resolution)
+    own = height_field(*support, bounds=bounds, resolution=resolution)
     # only where the support itself is the topmost surface (not the table around a rotated bin)
-    mask = np.isclose(everything.z, own.z, atol=1e-6)
+    mask = np.isclose(everything.z, own.z, atol=1e-6 / UsdGeom.GetStageMetersPerUnit(stage))
+    if not mask.any():
+        raise InputError(f"{path} has no surface facing up that is not covered by other fixed prims", source=src,
+                         field=field)
     return type(everything)(everything.x0, everything.y0, everything.step, np.where(mask, everything.z, np.nan))
 
 
