@@ -200,3 +200,80 @@ def test_wear_lengths_are_metres_on_any_stage_unit():
         maps.append(build_stack(b, clean, layers, meters_per_unit=mpu).defect_class)
     assert (maps[0] > 0).mean() > 0.1
     assert (maps[0] == maps[1]).mean() > 0.99
+
+
+def _cli(args: list[str], monkeypatch) -> int:
+    import sys
+
+    from wearforge.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["wearforge", *args])
+    try:
+        main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_a_run_that_would_label_nothing_exits_2(cad, tmp_path, write_recipe, monkeypatch, capsys):
+    from wearforge.generate import generate
+
+    data = cad_recipe(cad)
+    unlabelled = dict(data, scene={"usd": str(cad)}, output={"dir": str(tmp_path / "out")})
+    path = write_recipe(unlabelled, "unlabelled")
+    assert _cli(["validate", str(path)], monkeypatch) == 2
+    assert _cli(["generate", str(path)], monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert "no semantic class labels and scene.parts is empty" in err and "allow_empty" in err
+    assert not list((tmp_path / "out").glob("rgb_*"))  # refused before rendering
+    # wear whose parts have no meshes binds to nothing
+    from pxr import Sdf
+
+    layer = Sdf.Layer.FindOrOpen(str(cad))
+    bare = cad.parent / "bare.usda"  # next to bolt.usda, which it references
+    layer.Export(str(bare))
+    stage = open_stage(bare)
+    stage.DefinePrim("/Assembly/Empty", "Xform")
+    stage.GetRootLayer().Save()
+    data2 = dict(data, scene={"usd": str(bare), "parts": data["scene"]["parts"] + [{"path": "/Assembly/Empty",
+                                                                                   "class": "ghost"}]},
+                 randomizers={"wear": [{"parts": "class:ghost", "layers": [{"type": "rust"}]}]})
+    with pytest.raises(InputError, match="randomizers.wear.0.*binds to nothing"):
+        generate(_recipe(dict(data2, output={"dir": str(tmp_path / "out2")}), tmp_path))
+    # intended: output.allow_empty
+    assert _cli(["validate", str(write_recipe(dict(unlabelled, output={"allow_empty": True}), "ok"))],
+                monkeypatch) == 0
+
+
+def test_a_run_in_which_no_part_was_ever_seen_is_refused(tmp_path):
+    from wearforge.twin_report import RunTally
+
+    recipe = _recipe({"scene": {"usd": "asset:inspection_cell"}, "frames": 2}, tmp_path)
+    hidden = {"pixel_counts": {"visible": {"/World/Parts/Gear": 0}},
+              "frame_spec": {"data": {"parts": [{"path": "/World/Parts/Gear", "visible": False}]}}}
+    tally = RunTally()
+    tally.add(hidden)
+    tally.add(hidden)
+    with pytest.raises(InputError, match="2 frames written but none has a labelled part: every part was hidden"):
+        tally.verdict(recipe)
+    away = {"pixel_counts": {"visible": {"/World/Parts/Gear": 0}},
+            "frame_spec": {"data": {"parts": [{"path": "/World/Parts/Gear", "visible": True}]}}}
+    tally = RunTally()
+    tally.add(away)
+    with pytest.raises(InputError, match="no labelled part was in view"):
+        tally.verdict(recipe)
+    tally.add({"pixel_counts": {"visible": {"/World/Parts/Gear": 12}}})
+    tally.verdict(recipe)  # one frame with a part in view is enough
+
+
+def test_validate_reports_every_part(textured, tmp_path, write_recipe, monkeypatch, capsys):
+    path = write_recipe(dict(textured_recipe(textured),
+                             randomizers={"wear": [{"parts": "/World/Plate", "resolution": 64,
+                                                    "layers": [{"type": "rust"}, {"type": "dirt"}]}]}))
+    monkeypatch.setenv("COLUMNS", "220")
+    assert _cli(["validate", str(path)], monkeypatch) == 0
+    text = capsys.readouterr().out
+    plate = next(line for line in text.splitlines() if "/World/Plate " in line)
+    assert "plate" in plate and "rust, dirt" in plate and "ExrPaint" in plate and "own" in plate
+    assert "/World/Smooth/Geom: subdivisionScheme" in text and "not_there.png not found" in text
+    assert "/World/Looks/FromDocument" in text and "transmission" in text

@@ -383,6 +383,9 @@ class OutputConfig(_Model):
                                                   "stream (live, to a consumer).")
     contact_sheet: int = Field(default=8, ge=0, le=64, description="Frames in contact_sheet.png; 0 = none.")
     overwrite: bool = Field(default=False, description="Start over in a folder that holds another recipe's frames.")
+    allow_empty: bool = Field(default=False, description="Accept a run that labels no part (no parts, parts "
+                              "without meshes, wear that binds to nothing, or no part ever in view); "
+                              "otherwise such a run is an error (exit status 2).")
     coco: CocoOptions = Field(default_factory=CocoOptions, description="COCO options.")
     yolo: YoloOptions = Field(default_factory=YoloOptions, description="YOLO options.")
     webdataset: WebDatasetOptions = Field(default_factory=WebDatasetOptions, description="WebDataset options.")
