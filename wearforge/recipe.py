@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from wearforge.distributions import Distribution, Name, Scalar, Vec3
 from wearforge.errors import InputError
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "usd_assets"
+
+def _assets_dir() -> Path:
+    """Bundled twins, presets and HDRIs: inside the installed package, or at the root of a checkout."""
+    installed = Path(__file__).resolve().parent / "usd_assets"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "usd_assets"
+
+
+ASSETS_DIR = _assets_dir()
 ASSET_PREFIX = "asset:"
 
 
