@@ -277,3 +277,25 @@ def test_validate_reports_every_part(textured, tmp_path, write_recipe, monkeypat
     assert "plate" in plate and "rust, dirt" in plate and "ExrPaint" in plate and "own" in plate
     assert "/World/Smooth/Geom: subdivisionScheme" in text and "not_there.png not found" in text
     assert "/World/Looks/FromDocument" in text and "transmission" in text
+
+
+def test_wear_selects_meshes_by_the_framespec_parts_in_either_home(cad, tmp_path):
+    """Geometry read before any frame was applied (as a Kit graph does) still gets the recipe's parts."""
+    from pxr import UsdGeom
+
+    from wearforge.transforms import up_vector
+    from wearforge.twin_reader import read_frame_state
+    from wearforge.wear.twin_stacks import WearTextures
+
+    data = cad_recipe(cad)
+    data["randomizers"] = {"wear": [{"parts": "class:bolt", "resolution": 32, "layers": [{"type": "dirt"}]}]}
+    recipe = _recipe(data, tmp_path)
+    stage = open_twin(recipe)
+    wear = WearTextures(read_geometry(stage), up_vector(stage))  # unlabelled: no parts yet
+    spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
+    apply_frame(stage, spec)
+    stacks, _ = wear.stacks(spec, read_frame_state(stage, wear.meshes, spec.camera.path))
+    assert sorted(wear.meshes[i].prim_path for i in stacks) == [
+        "/Assembly/Bolts/Bolt_0/Head", "/Assembly/Bolts/Bolt_0/Shank",
+        "/Assembly/Bolts/Bolt_1/Head", "/Assembly/Bolts/Bolt_1/Shank"]
+    assert UsdGeom.GetStageMetersPerUnit(stage) == 0.01

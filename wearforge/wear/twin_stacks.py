@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from wearforge.framespec import FrameSpec
-from wearforge.twin_reader import FrameState, MeshGeometry
+from wearforge.twin_reader import FrameState, MeshGeometry, assign_parts
 from wearforge.wear import CleanMaterial, LayerSpec, WearStack, bake, build_stack, check_uvs, triangle_atlas
 
 log = logging.getLogger("wearforge.wear")
@@ -29,6 +29,7 @@ class WearTextures:
         self.occlusion_resolution = occlusion_resolution
         self._bakes: dict[tuple, object] = {}
         self._checked: set[int] = set()
+        self._parts: dict[str, str] | None = None
 
     def meshes_of(self, part_path: str) -> list[int]:
         return [i for i, m in enumerate(self.meshes) if m.part_path == part_path]
@@ -64,6 +65,10 @@ class WearTextures:
         """Stacks for every mesh of every part with wear layers; also whether geometry changed."""
         out: dict[int, WearStack] = {}
         changed = False
+        parts = {p.path: p.semantic_class for p in spec.parts}
+        if parts != self._parts:  # wear selects meshes by the FrameSpec's parts, in both homes
+            assign_parts(self.meshes, parts)
+            self._parts = parts
         for part in spec.parts:
             if not part.visible or part.wear is None or not part.wear.layers:
                 continue
