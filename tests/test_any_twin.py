@@ -299,3 +299,31 @@ def test_wear_selects_meshes_by_the_framespec_parts_in_either_home(cad, tmp_path
         "/Assembly/Bolts/Bolt_0/Head", "/Assembly/Bolts/Bolt_0/Shank",
         "/Assembly/Bolts/Bolt_1/Head", "/Assembly/Bolts/Bolt_1/Shank"]
     assert UsdGeom.GetStageMetersPerUnit(stage) == 0.01
+
+
+def test_uv_sets_texture_transforms_and_other_gprims_are_never_dropped_silently(tmp_path):
+    from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade
+    from twins import box_mesh, preview_material
+
+    stage = Usd.Stage.CreateInMemory()
+    mesh = box_mesh(stage, "/W/Box", (1, 1, 1))
+    st = UsdGeom.PrimvarsAPI(mesh).GetPrimvar("st")
+    uvmap = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("UVMap", Sdf.ValueTypeNames.TexCoord2fArray, st.GetInterpolation())
+    uvmap.Set(st.Get())
+    UsdGeom.PrimvarsAPI(mesh).RemovePrimvar("st")
+    png = tmp_path / "t.png"
+    from PIL import Image
+
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(png)
+    mat = preview_material(stage, "/W/Looks/M", textures={"diffuseColor": (str(png), "sRGB", "rgb")})
+    UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Texture0")).CreateInput(
+        "scale", Sdf.ValueTypeNames.Float4).Set(Gf.Vec4f(0.5, 0.5, 0.5, 1))
+    UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(mat)
+    UsdGeom.Capsule.Define(stage, "/W/Pill")
+    notes: dict[str, list[str]] = {}
+    meshes = read_geometry(stage, notes=notes)
+    assert meshes[0].uvs is not None and len(meshes) == 1
+    read_material(mesh.GetPrim(), meshes[0], notes)
+    said = repr(notes)
+    assert "primvar 'UVMap'" in said and "scale (0.5, 0.5, 0.5, 1.0) is not applied" in said
+    assert "/W/Pill" in notes and "Capsule is not drawn" in said

@@ -403,7 +403,7 @@ def _read_mesh(mesh: UsdGeom.Mesh, path: str = "", notes=None) -> dict | None:
         indices, face_ids, counts = indices[keep], face_ids[counts >= 3], counts[counts >= 3]
     face_of = np.repeat(face_ids, counts - 2)
     normals, n_interp = _normals(mesh)
-    uvs, uv_interp = _primvar(mesh, "st")
+    uvs, uv_interp = _primvar(mesh, _st_name(mesh, path, notes))
     colors, c_interp = _primvar(mesh, "displayColor")
     if c_interp == "constant" or (colors is not None and len(colors) and np.ptp(colors, axis=0).max() == 0):
         colors, c_interp = None, None  # a single colour is a material value, not a vertex attribute
@@ -430,6 +430,19 @@ def _read_mesh(mesh: UsdGeom.Mesh, path: str = "", notes=None) -> dict | None:
     return {"points": points[indices], "faces": faces[:, ::-1] if left_handed else faces,
             "normals": expand(normals, n_interp), "uvs": expand(uvs, uv_interp), "colors": expand(colors, c_interp),
             "face_of": face_of}
+
+
+def _st_name(mesh: UsdGeom.Mesh, path: str, notes) -> str:
+    """'st', or the mesh's only texture-coordinate primvar under another name (UVMap, map1, st0...)."""
+    api = UsdGeom.PrimvarsAPI(mesh)
+    if api.GetPrimvar("st") and api.GetPrimvar("st").HasValue():
+        return "st"
+    names = [pv.GetPrimvarName() for pv in api.GetPrimvarsWithValues()
+             if pv.GetTypeName() in (Sdf.ValueTypeNames.TexCoord2fArray, Sdf.ValueTypeNames.Float2Array,
+                                     Sdf.ValueTypeNames.TexCoord2dArray)]
+    if names and path:
+        warn_once(path, f"texture coordinates read from primvar '{names[0]}' (no 'st')", notes)
+    return str(names[0]) if names else "st"
 
 
 def _primvar(mesh: UsdGeom.Mesh, name: str):
@@ -578,6 +591,17 @@ def _texture(shader: UsdShade.Shader, output: str, name: str, attr: str, value, 
     if not path or not Path(path).is_file():
         warn_once(material, f"{name}: texture {asset.path} not found; using its fallback value", notes)
         return value, None
+    for name_, neutral in (("scale", (1.0, 1.0, 1.0, 1.0)), ("bias", (0.0, 0.0, 0.0, 0.0))):
+        inp = shader.GetInput(name_)
+        if inp and inp.Get() is not None and tuple(inp.Get()) != neutral:
+            warn_once(material, f"{name}: texture {name_} {tuple(inp.Get())} is not applied", notes)
+    st = shader.GetInput("st")
+    st_source = st.GetConnectedSource() if st else None
+    if st_source:
+        reader = UsdShade.Shader(st_source[0].GetPrim())
+        kind = reader.GetIdAttr().Get() if reader else None
+        if kind and not kind.startswith("UsdPrimvarReader"):
+            warn_once(material, f"{name}: texture coordinates come through {kind}, which is not applied", notes)
     space = shader.GetInput("sourceColorSpace")
     space = space.Get() if space else None
     srgb = True if space == "sRGB" else False if space == "raw" else None
