@@ -167,6 +167,11 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     """Resolve the recipe's selectors against the twin; unknown prims raise InputError."""
     src = f"recipe '{recipe.name}'"
     stage = stage or open_twin(recipe)
+    if not stage.HasAuthoredMetadata(UsdGeom.Tokens.metersPerUnit):
+        from wearforge.twin_reader import warn_once
+
+        warn_once(recipe.usd_path().name, "metersPerUnit is not authored, so USD takes centimetres (0.01): "
+                  "wear lengths, scatter and settle follow that; author it if the twin is in other units")
     support = recipe.scene.support
     if support and not stage.GetPrimAtPath(support):
         raise InputError(f"prim {support!r} is not in {recipe.usd_path().name}", source=src, field="scene.support")
