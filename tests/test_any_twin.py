@@ -40,6 +40,7 @@ def test_instance_proxies_and_point_instances_are_read_once_each(cad):
     assert sorted(p for p in paths if "/Bolts/" in p) == [
         "/Assembly/Bolts/Bolt_0/Head", "/Assembly/Bolts/Bolt_0/Shank",
         "/Assembly/Bolts/Bolt_1/Head", "/Assembly/Bolts/Bolt_1/Shank"]
+    assert all(m.material_path == m.prim_path for m in meshes if "/Bolts/" in m.prim_path)  # per instance
     nuts = [m for m in meshes if m.instancer]
     assert [m.instancer[1] for m in nuts] == [0, 1, 2, 3]
     # the prototype is drawn only as instances, never at the instancer's origin

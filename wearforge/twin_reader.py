@@ -203,11 +203,9 @@ def _pieces(prim: Usd.Prim, cache: dict, notes) -> list[MeshGeometry]:
     if source not in cache:
         cache[source] = _read_pieces(prim, source, notes)
     path = str(prim.GetPath())
-    out = []
-    for piece in cache[source]:
-        material = piece.material_path.replace(source, path, 1) if piece.material_path != source else path
-        out.append(replace(piece, prim_path=path, material_path=material))
-    return out
+    # pieces are stored relative to the source: each instance gets its own prim and subset paths
+    return [replace(piece, prim_path=path, material_path=path + piece.material_path[len(source):])
+            for piece in cache[source]]
 
 
 def _read_pieces(prim: Usd.Prim, source: str, notes) -> list[MeshGeometry]:
@@ -223,20 +221,20 @@ def _read_pieces(prim: Usd.Prim, source: str, notes) -> list[MeshGeometry]:
             warn_once(path, f"{prim.GetTypeName()} is not drawn by the standalone renderer", notes)
         return []
 
-    def make(faces, material_path, tag):
+    def make(faces, tag):
         used = np.unique(faces)
         remap = np.full(len(data["points"]), -1, np.int64)
         remap[used] = np.arange(len(used))
         pick = (lambda a: None if a is None else np.asarray(a)[used].astype(np.float32))
-        return MeshGeometry(key="", prim_path=path, label_path=None, semantic_class=None,
+        return MeshGeometry(key="", prim_path=source, label_path=None, semantic_class=None,
                             points=pick(data["points"]), faces=remap[faces].astype(np.uint32),
-                            normals=pick(data["normals"]), uvs=pick(data["uvs"]), material_path=material_path,
+                            normals=pick(data["normals"]), uvs=pick(data["uvs"]), material_path=source + tag,
                             source=source + tag, colors=pick(data["colors"]))
 
     faces = np.asarray(data["faces"], np.int64)
     subsets = UsdShade.MaterialBindingAPI(prim).GetMaterialBindSubsets() if data["face_of"] is not None else []
     if not subsets:
-        return [make(faces, path, "")] if len(faces) else []
+        return [make(faces, "")] if len(faces) else []
     out, taken = [], np.zeros(len(faces), bool)
     for subset in subsets:
         indices = np.asarray(subset.GetIndicesAttr().Get() or [], np.int64)
@@ -244,9 +242,9 @@ def _read_pieces(prim: Usd.Prim, source: str, notes) -> list[MeshGeometry]:
         taken |= sel
         if sel.any():
             sub = str(subset.GetPrim().GetPath())
-            out.append(make(faces[sel], sub, sub[len(path):]))
+            out.append(make(faces[sel], sub[len(path):]))
     if (~taken).any():
-        out.append(make(faces[~taken], path, ""))
+        out.append(make(faces[~taken], ""))
     return out
 
 
