@@ -96,6 +96,11 @@ def test_unlabelled_cad_twin_renders_labels_instances_and_wear(cad, tmp_path):
     assert parts == ["base_plate", "bolt", "bolt", "nut", "nut", "nut"]
     assert "rust" in {names[a["category_id"]] for a in coco["annotations"]}
     assert "nut" in (out / "yolo" / "data.yaml").read_text()
+    boxes = np.load(out / "bounding_box_3d_0000.npy")
+    paths = json.loads((out / "bounding_box_3d_prim_paths_0000.json").read_text())
+    nut = boxes[paths.index("/Assembly/Nuts/instance_1")]  # a point instance: no prim, bounds from its meshes
+    assert np.allclose([nut["x_min"], nut["y_min"], nut["x_max"], nut["y_max"]], [-1.5, 0.0, 1.5, 1.6])
+    assert np.allclose(np.asarray(nut["transform"])[3], [-4.0, 4.0, 8.0, 1.0])
     defects = json.loads((out / "defect_instances_mapping_0000.json").read_text())
     assert {d["part"] for d in defects.values()} >= {"/Assembly/Nuts/instance_0", "/Assembly/Nuts/instance_2"}
 
