@@ -72,7 +72,10 @@ class WearTextures:
         for part in spec.parts:
             if not part.visible or part.wear is None or not part.wear.layers:
                 continue
-            for k, index in enumerate(self.meshes_of(part.path)):
+            bodies: dict[tuple, int] = {}  # a gprim (per instance): its subsets share one pattern, no seams
+            for index in self.meshes_of(part.path):
+                m = self.meshes[index]
+                k = bodies.setdefault((m.prim_path, m.instancer), len(bodies))
                 changed |= self.ensure_uvs(index)
                 mat = state.materials[index]
                 clean = CleanMaterial(tuple(mat.base_color), float(mat.metallic), float(mat.roughness))
@@ -81,7 +84,7 @@ class WearTextures:
                 # wear lengths are metres: the stage's unit times the mesh's world scale (a cm stage, a
                 # millimetre CAD part scaled by 0.001 under an Xform...)
                 meters_per_unit = state.camera.meters_per_unit * abs(np.linalg.det(rot)) ** (1.0 / 3.0)
-                # each mesh of a part gets its own pattern, reproducibly
+                # each gprim (and each instance) of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
                 out[index] = build_stack(self.bake_of(index, part.wear.resolution), clean, layers, up_object,
