@@ -333,3 +333,20 @@ def test_uv_sets_texture_transforms_and_other_gprims_are_never_dropped_silently(
     said = repr(notes)
     assert "primvar 'UVMap'" in said and "scale (0.5, 0.5, 0.5, 1.0) is not applied" in said
     assert "/W/Pill" in notes and "Capsule is not drawn" in said
+
+
+def test_a_twin_exported_with_time_samples_only_is_drawn(tmp_path):
+    from pxr import Gf, Usd, UsdGeom
+
+    from wearforge.twin_reader import read_frame_state
+
+    stage = Usd.Stage.CreateInMemory()
+    mesh = UsdGeom.Mesh.Define(stage, "/W/Tri")
+    mesh.GetPointsAttr().Set([(0, 0, 0), (1, 0, 0), (0, 1, 0)], 1.0)
+    mesh.GetFaceVertexCountsAttr().Set([3], 1.0)
+    mesh.GetFaceVertexIndicesAttr().Set([0, 1, 2], 1.0)
+    UsdGeom.Xformable(mesh).AddTranslateOp().Set(Gf.Vec3d(0, 0, 5), 1.0)
+    UsdGeom.Camera.Define(stage, "/W/Cam")
+    meshes = read_geometry(stage)
+    assert len(meshes) == 1 and len(meshes[0].faces) == 1
+    assert np.allclose(read_frame_state(stage, meshes, "/W/Cam").matrices[0][:3, 3], (0, 0, 5))

@@ -20,6 +20,9 @@ from wearforge.semantics import semantic_class
 from wearforge.transforms import gf_to_np
 
 log = logging.getLogger("wearforge.usd")
+# A twin is a still scene: geometry and transforms are read at the earliest time, which gives the default
+# value, or the first sample where an export wrote time samples only (common for DCC exports).
+TIME = Usd.TimeCode.EarliestTime()
 
 
 @dataclass
@@ -217,7 +220,9 @@ def _read_pieces(prim: Usd.Prim, source: str, notes) -> list[MeshGeometry]:
         data = None if geo is None else {"points": geo[0], "faces": np.asarray(geo[1]), "normals": geo[2],
                                          "uvs": geo[3], "colors": None, "face_of": None}
     if data is None:
-        if not prim.IsA(UsdGeom.Mesh) and not any(prim.IsA(t) for t in (UsdGeom.Cube, UsdGeom.Sphere)):
+        if prim.IsA(UsdGeom.Mesh):
+            warn_once(path, "mesh without points or faces; not drawn", notes)
+        elif not any(prim.IsA(t) for t in (UsdGeom.Cube, UsdGeom.Sphere)):
             warn_once(path, f"{prim.GetTypeName()} is not drawn by the standalone renderer", notes)
         return []
 
@@ -237,7 +242,7 @@ def _read_pieces(prim: Usd.Prim, source: str, notes) -> list[MeshGeometry]:
         return [make(faces, "")] if len(faces) else []
     out, taken = [], np.zeros(len(faces), bool)
     for subset in subsets:
-        indices = np.asarray(subset.GetIndicesAttr().Get() or [], np.int64)
+        indices = np.asarray(subset.GetIndicesAttr().Get(TIME) or [], np.int64)
         sel = np.isin(data["face_of"], indices) & ~taken
         taken |= sel
         if sel.any():
@@ -253,7 +258,7 @@ def _expand_instancer(stage: Usd.Stage, prim: Usd.Prim, cache: dict, out: list, 
     pi = UsdGeom.PointInstancer(prim)
     path = str(prim.GetPath())
     protos = [stage.GetPrimAtPath(p) for p in pi.GetPrototypesRel().GetForwardedTargets()]
-    indices = pi.GetProtoIndicesAttr().Get() or []
+    indices = pi.GetProtoIndicesAttr().Get(TIME) or []
     above = _chain(prim.GetParent())
     per_proto = {}
     for k, root in enumerate(protos):
@@ -383,9 +388,9 @@ def _uv_sphere(radius: float, nu: int = 64, nv: int = 32):
 
 def _read_mesh(mesh: UsdGeom.Mesh, path: str = "", notes=None) -> dict | None:
     """Triangles, per-vertex normals/st/displayColor and each triangle's source face index."""
-    points = mesh.GetPointsAttr().Get()
-    counts = mesh.GetFaceVertexCountsAttr().Get()
-    indices = mesh.GetFaceVertexIndicesAttr().Get()
+    points = mesh.GetPointsAttr().Get(TIME)
+    counts = mesh.GetFaceVertexCountsAttr().Get(TIME)
+    indices = mesh.GetFaceVertexIndicesAttr().Get(TIME)
     if not points or not counts or not indices:
         return None
     scheme = mesh.GetSubdivisionSchemeAttr()
@@ -447,7 +452,7 @@ def _primvar(mesh: UsdGeom.Mesh, name: str):
     pv = UsdGeom.PrimvarsAPI(mesh).GetPrimvar(name)
     if not pv or not pv.HasValue():
         return None, None
-    values = pv.ComputeFlattened()
+    values = pv.ComputeFlattened(TIME)
     if values is None:
         return None, None
     return np.asarray(values, np.float64), pv.GetInterpolation()
@@ -456,16 +461,16 @@ def _primvar(mesh: UsdGeom.Mesh, name: str):
 def _normals(mesh: UsdGeom.Mesh):
     pv = UsdGeom.PrimvarsAPI(mesh).GetPrimvar("normals")
     if pv and pv.HasValue():
-        return np.asarray(pv.ComputeFlattened(), np.float64), pv.GetInterpolation()
+        return np.asarray(pv.ComputeFlattened(TIME), np.float64), pv.GetInterpolation()
     attr = mesh.GetNormalsAttr()
     if attr.HasValue():
-        return np.asarray(attr.Get(), np.float64), mesh.GetNormalsInterpolation()
+        return np.asarray(attr.Get(TIME), np.float64), mesh.GetNormalsInterpolation()
     return None, None
 
 
 # ----------------------------------------------------------------------------------- per frame
 def read_frame_state(stage: Usd.Stage, meshes: list[MeshGeometry], camera_path: str) -> FrameState:
-    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
+    cache = UsdGeom.XformCache(TIME)
     instancers: dict[str, tuple] = {}
     matrices, visible, materials = [], [], []
     materials_of: dict[str, MaterialState] = {}
@@ -494,10 +499,10 @@ def _instancer_state(stage: Usd.Stage, path: str, cache: UsdGeom.XformCache):
     """Per-instance transforms (prototype root transform included, mask ignored), the mask, visibility."""
     prim = stage.GetPrimAtPath(path)
     pi = UsdGeom.PointInstancer(prim)
-    now = Usd.TimeCode.Default()
+    now = TIME
     xforms = pi.ComputeInstanceTransformsAtTime(now, now, UsdGeom.PointInstancer.IncludeProtoXform,
                                                 UsdGeom.PointInstancer.IgnoreMask)
-    n = len(pi.GetProtoIndicesAttr().Get() or [])
+    n = len(pi.GetProtoIndicesAttr().Get(TIME) or [])
     mask = pi.ComputeMaskAtTime(now) or [True] * n
     world = cache.GetLocalToWorldTransform(prim)
     shown = UsdGeom.Imageable(prim).ComputeVisibility() != UsdGeom.Tokens.invisible
@@ -513,7 +518,7 @@ def instance_matrix(stage: Usd.Stage, mesh: MeshGeometry, cache: UsdGeom.XformCa
     if xforms is None:
         xforms = _instancer_state(stage, path, cache)[0]
     pi = UsdGeom.PointInstancer(stage.GetPrimAtPath(path))
-    root = stage.GetPrimAtPath(pi.GetPrototypesRel().GetForwardedTargets()[pi.GetProtoIndicesAttr().Get()[j]])
+    root = stage.GetPrimAtPath(pi.GetPrototypesRel().GetForwardedTargets()[pi.GetProtoIndicesAttr().Get(TIME)[j]])
     in_proto = cache.GetLocalToWorldTransform(prim) * cache.GetLocalToWorldTransform(root).GetInverse()
     return gf_to_np(in_proto * xforms[j])
 
