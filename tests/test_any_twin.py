@@ -350,3 +350,48 @@ def test_a_twin_exported_with_time_samples_only_is_drawn(tmp_path):
     meshes = read_geometry(stage)
     assert len(meshes) == 1 and len(meshes[0].faces) == 1
     assert np.allclose(read_frame_state(stage, meshes, "/W/Cam").matrices[0][:3, 3], (0, 0, 5))
+
+
+def test_isaac_sim_omnipbr_materials_are_read_from_their_usd_inputs(tmp_path):
+    from PIL import Image
+    from pxr import Usd, UsdShade
+    from twins import box_mesh
+
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(tmp_path / "rust.png")
+    (tmp_path / "twin.usda").write_text('''#usda 1.0
+def Xform "World" {
+    def Material "Steel" {
+        token outputs:mdl:surface.connect = </World/Steel/Shader.outputs:out>
+        def Shader "Shader" {
+            uniform token info:implementationSource = "sourceAsset"
+            uniform asset info:mdl:sourceAsset = @OmniPBR.mdl@
+            uniform token info:mdl:sourceAsset:subIdentifier = "OmniPBR"
+            color3f inputs:diffuse_color_constant = (0.8, 0.1, 0.1)
+            float inputs:reflection_roughness_constant = 0.3
+            float inputs:metallic_constant = 1
+            asset inputs:diffuse_texture = @./rust.png@ (colorSpace = "sRGB")
+            token outputs:out
+        }
+    }
+    def Material "Glass" {
+        token outputs:mdl:surface.connect = </World/Glass/Shader.outputs:out>
+        def Shader "Shader" {
+            uniform token info:implementationSource = "sourceAsset"
+            uniform asset info:mdl:sourceAsset = @OmniGlass.mdl@
+            uniform token info:mdl:sourceAsset:subIdentifier = "OmniGlass"
+            token outputs:out
+        }
+    }
+}
+''')
+    stage = Usd.Stage.Open(str(tmp_path / "twin.usda"))
+    for name, look in (("A", "Steel"), ("B", "Glass")):
+        mesh = box_mesh(stage, f"/World/{name}", (1, 1, 1))
+        UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(UsdShade.Material(stage.GetPrimAtPath(f"/World/{look}")))
+    notes: dict[str, list[str]] = {}
+    meshes = read_geometry(stage, notes=notes)
+    steel = read_material(stage.GetPrimAtPath("/World/A"), meshes[0], notes)
+    assert np.allclose(steel.base_color, (0.8, 0.1, 0.1)) and steel.metallic == 1.0 and np.isclose(steel.roughness, 0.3)
+    assert steel.textures["base_color"].path.endswith("rust.png") and steel.textures["base_color"].srgb is True
+    read_material(stage.GetPrimAtPath("/World/B"), meshes[1], notes)
+    assert any("MDL material OmniGlass is not translated" in n for n in notes["/World/Glass"])

@@ -619,18 +619,71 @@ def _texture(shader: UsdShade.Shader, output: str, name: str, attr: str, value, 
 TEXTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".exr", ".hdr", ".pic", ".tga", ".bmp", ".pfm", ".ppm", ".tif", ".tiff")
 
 
+# Isaac Sim's usual MDL material: its inputs are plain USD attributes, the .mdl file is not needed
+OMNIPBR_INPUTS = {"diffuse_color_constant": "base_color", "metallic_constant": "metallic",
+                  "reflection_roughness_constant": "roughness", "opacity_constant": "opacity"}
+OMNIPBR_TEXTURES = {"diffuse_texture": ("base_color", "rgb"), "reflectionroughness_texture": ("roughness", "r"),
+                    "metallic_texture": ("metallic", "r")}
+
+
 def surface_shader(material: UsdShade.Material) -> tuple[UsdShade.Shader | None, str]:
-    """The material's surface shader that can be translated and its id ('' when there is none)."""
-    for context in ("", "mtlx"):
+    """The material's surface shader that can be translated and its id ('' when there is none; 'mdl:NAME'
+    for an MDL material other than OmniPBR)."""
+    other = ""
+    for context in ("", "mtlx", "mdl"):
         try:
             out = material.ComputeSurfaceSource(context)
         except Exception:  # USD 25.x takes a list of render contexts
             out = material.ComputeSurfaceSource([context])
-        if out and out[0]:
-            shader_id = out[0].GetIdAttr().Get() or ""
-            if shader_id == "UsdPreviewSurface" or shader_id in MTLX_INPUTS:
-                return out[0], shader_id
-    return None, ""
+        if not (out and out[0]):
+            continue
+        shader = out[0]
+        shader_id = shader.GetIdAttr().Get() or ""
+        if shader_id == "UsdPreviewSurface" or shader_id in MTLX_INPUTS:
+            return shader, shader_id
+        if context == "mdl":
+            asset = shader.GetSourceAsset("mdl")
+            name = shader.GetSourceAssetSubIdentifier("mdl") or (Path(asset.path).stem if asset else "")
+            if name == "OmniPBR":
+                return shader, "OmniPBR"
+            other = f"mdl:{name or '?'}"
+    return None, other
+
+
+def _read_omnipbr(shader: UsdShade.Shader, state: MaterialState, material: str, notes=None) -> None:
+    def get(n, default):
+        inp = shader.GetInput(n)
+        v = inp.Get() if inp else None
+        return default if v is None else v
+
+    state.base_color, state.roughness, state.metallic = (0.2, 0.2, 0.2), 0.5, 0.0
+    for name, attr in OMNIPBR_INPUTS.items():
+        value = get(name, None)
+        if value is not None:
+            setattr(state, attr, tuple(float(v) for v in value) if attr == "base_color" else float(value))
+    if not get("enable_opacity", False):
+        state.opacity = 1.0
+    tint = get("diffuse_tint", (1.0, 1.0, 1.0))
+    state.base_color = tuple(c * float(t) for c, t in zip(state.base_color, tint))
+    if get("enable_emission", False):
+        intensity = float(get("emissive_intensity", 40.0))
+        state.emissive = tuple(float(c) * intensity / 1000.0 for c in get("emissive_color", (1.0, 0.1, 0.1)))
+        warn_once(material, "OmniPBR emission is approximated (emissive_intensity / 1000)", notes)
+    for name, (attr, channel) in OMNIPBR_TEXTURES.items():
+        inp = shader.GetInput(name)
+        asset = inp.Get() if inp else None
+        if not asset or not asset.path:
+            continue
+        path = asset.resolvedPath
+        if not path or not Path(path).is_file() or Path(path).suffix.lower() not in TEXTURE_SUFFIXES:
+            warn_once(material, f"{name}: texture {asset.path} not found or not readable; using the constant", notes)
+            continue
+        space = inp.GetAttr().GetColorSpace() if inp.GetAttr().HasColorSpace() else ""
+        srgb = True if space == "sRGB" else False if space == "raw" else None
+        state.textures[attr] = Texture(path, channel, srgb, material)
+    ignored = [n for n in ("normalmap_texture", "ORM_texture", "detail_texture") if get(n, None) and get(n, None).path]
+    if ignored:
+        warn_once(material, f"OmniPBR inputs {', '.join(ignored)} are not applied", notes)
 
 
 def read_material(prim: Usd.Prim, mesh: MeshGeometry | None = None, notes=None) -> MaterialState:
@@ -641,13 +694,19 @@ def read_material(prim: Usd.Prim, mesh: MeshGeometry | None = None, notes=None) 
     material, _ = UsdShade.MaterialBindingAPI(prim).ComputeBoundMaterial()
     shader, shader_id = surface_shader(material) if material else (None, "")
     if shader is None:
-        if material:
+        if material and shader_id.startswith("mdl:"):
+            warn_once(str(material.GetPath()), f"MDL material {shader_id[4:]} is not translated (only OmniPBR is); "
+                      "using displayColor", notes)
+        elif material:
             warn_once(str(material.GetPath()), "no UsdPreviewSurface or MaterialX standard_surface/open_pbr_surface "
                       "surface that usd-core can read (a MaterialX .mtlx reference is not read); using "
                       "displayColor", notes)
         _display_color(state, gprim, mesh)
         return state
     name = str(material.GetPath())
+    if shader_id == "OmniPBR":
+        _read_omnipbr(shader, state, name, notes)
+        return state
     fields = PREVIEW_INPUTS if shader_id == "UsdPreviewSurface" else MTLX_INPUTS[shader_id]
     for usd_name, attr in fields.items():
         value, tex = _input_value(shader, usd_name, attr, getattr(state, attr), name, notes)
