@@ -324,6 +324,9 @@ def test_uv_sets_texture_transforms_and_other_gprims_are_never_dropped_silently(
     mat = preview_material(stage, "/W/Looks/M", textures={"diffuseColor": (str(png), "sRGB", "rgb")})
     UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Texture0")).CreateInput(
         "scale", Sdf.ValueTypeNames.Float4).Set(Gf.Vec4f(0.5, 0.5, 0.5, 1))
+    UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Surface")).CreateInput(
+        "normal", Sdf.ValueTypeNames.Normal3f).ConnectToSource(
+        UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Texture0")).ConnectableAPI(), "rgb")
     UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(mat)
     UsdGeom.Capsule.Define(stage, "/W/Pill")
     notes: dict[str, list[str]] = {}
@@ -332,6 +335,7 @@ def test_uv_sets_texture_transforms_and_other_gprims_are_never_dropped_silently(
     read_material(mesh.GetPrim(), meshes[0], notes)
     said = repr(notes)
     assert "primvar 'UVMap'" in said and "scale (0.5, 0.5, 0.5, 1.0) is not applied" in said
+    assert "UsdPreviewSurface inputs not applied: normal" in said
     assert "/W/Pill" in notes and "Capsule is not drawn" in said
 
 

@@ -720,11 +720,28 @@ def read_material(prim: Usd.Prim, mesh: MeshGeometry | None = None, notes=None) 
         setattr(state, attr, value)
         if tex is not None:
             state.textures[attr] = tex
+    if shader_id == "UsdPreviewSurface":
+        _untranslated_preview_inputs(shader, name, notes)
     if isinstance(state.opacity, tuple):  # MaterialX opacity is a colour
         state.opacity = float(np.mean(state.opacity))
     if shader_id != "UsdPreviewSurface":
         _mtlx_weights(shader, state, name, notes)
     return state
+
+
+def _untranslated_preview_inputs(shader: UsdShade.Shader, material: str, notes=None) -> None:
+    """Name the UsdPreviewSurface inputs the standalone renderer does not apply (never drop them silently)."""
+    skipped = []
+    for name in ("normal", "displacement", "occlusion", "opacityThreshold"):
+        inp = shader.GetInput(name)
+        if inp and (inp.GetConnectedSource() or (inp.Get() is not None and name != "opacityThreshold")
+                    or (name == "opacityThreshold" and (inp.Get() or 0) > 0)):
+            skipped.append(name)
+    workflow = shader.GetInput("useSpecularWorkflow")
+    if workflow and workflow.Get():
+        skipped.append("useSpecularWorkflow (specularColor; metallic workflow used)")
+    if skipped:
+        warn_once(material, f"UsdPreviewSurface inputs not applied: {', '.join(skipped)}", notes)
 
 
 def _mtlx_weights(shader: UsdShade.Shader, state: MaterialState, material: str, notes=None) -> None:
