@@ -399,3 +399,26 @@ def Xform "World" {
     assert steel.textures["base_color"].path.endswith("rust.png") and steel.textures["base_color"].srgb is True
     read_material(stage.GetPrimAtPath("/World/B"), meshes[1], notes)
     assert any("MDL material OmniGlass is not translated" in n for n in notes["/World/Glass"])
+
+
+def test_textures_inside_a_usdz_package_are_read(tmp_path):
+    from PIL import Image
+    from pxr import Usd, UsdShade, UsdUtils
+    from twins import box_mesh, preview_material
+
+    from wearforge.render.mitsuba_backend import _load_texture
+
+    Image.new("RGB", (4, 4), (10, 200, 10)).save(tmp_path / "green.png")
+    stage = Usd.Stage.CreateNew(str(tmp_path / "part.usda"))
+    mesh = box_mesh(stage, "/Part", (1, 1, 1))
+    mat = preview_material(stage, "/Looks/M", textures={"diffuseColor": ("./green.png", "sRGB", "rgb")})
+    UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(mat)
+    stage.SetDefaultPrim(stage.GetPrimAtPath("/Part"))
+    stage.GetRootLayer().Save()
+    assert UsdUtils.CreateNewUsdzPackage(str(tmp_path / "part.usda"), str(tmp_path / "part.usdz"))
+    (tmp_path / "green.png").unlink()  # only the copy inside the package is left
+    packaged = open_stage(tmp_path / "part.usdz")
+    meshes = read_geometry(packaged)
+    state = read_material(packaged.GetPrimAtPath("/Part"), meshes[0])
+    data = _load_texture(state.textures["base_color"])
+    assert data is not None and data[0, 0, 1] > 0.5 > data[0, 0, 0]

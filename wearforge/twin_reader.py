@@ -590,7 +590,7 @@ def _texture(shader: UsdShade.Shader, output: str, name: str, attr: str, value, 
     if asset is None or not asset.path:
         warn_once(material, f"{name}: texture without a file; using its fallback value", notes)
         return value, None
-    path = asset.resolvedPath
+    path = _local_file(asset.resolvedPath)
     if not path or not Path(path).is_file():
         warn_once(material, f"{name}: texture {asset.path} not found; using its fallback value", notes)
         return value, None
@@ -613,6 +613,27 @@ def _texture(shader: UsdShade.Shader, output: str, name: str, attr: str, value, 
         warn_once(material, f"{name}: texture format of {path} is not read; using its fallback value", notes)
         return value, None
     return value, Texture(path, channel, srgb, material)
+
+
+def _local_file(resolved: str) -> str:
+    """A file path for a resolved asset; textures inside a .usdz package are copied out once (cached)."""
+    if not resolved or "[" not in resolved or Path(resolved).is_file():
+        return resolved
+    import hashlib
+    import tempfile
+
+    from pxr import Ar
+
+    asset = Ar.GetResolver().OpenAsset(Ar.ResolvedPath(resolved))
+    if asset is None:
+        return ""
+    inner = resolved[resolved.rindex("[") + 1:].rstrip("]")
+    key = hashlib.sha1(resolved.encode()).hexdigest()[:16]
+    out = Path(tempfile.gettempdir()) / "wearforge-usdz" / key / Path(inner).name
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(bytes(asset.GetBuffer()))
+    return str(out)
 
 
 # image formats the standalone renderer reads (Mitsuba's bitmap loader; TIFF through tifffile)
@@ -674,7 +695,7 @@ def _read_omnipbr(shader: UsdShade.Shader, state: MaterialState, material: str, 
         asset = inp.Get() if inp else None
         if not asset or not asset.path:
             continue
-        path = asset.resolvedPath
+        path = _local_file(asset.resolvedPath)
         if not path or not Path(path).is_file() or Path(path).suffix.lower() not in TEXTURE_SUFFIXES:
             warn_once(material, f"{name}: texture {asset.path} not found or not readable; using the constant", notes)
             continue
