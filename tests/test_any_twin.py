@@ -328,15 +328,20 @@ def test_uv_sets_texture_transforms_and_other_gprims_are_never_dropped_silently(
         "normal", Sdf.ValueTypeNames.Normal3f).ConnectToSource(
         UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Texture0")).ConnectableAPI(), "rgb")
     UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(mat)
-    UsdGeom.Capsule.Define(stage, "/W/Pill")
+    UsdGeom.Capsule.Define(stage, "/W/Pill").CreateAxisAttr("X")
+    UsdGeom.Cylinder.Define(stage, "/W/Rod")
+    UsdGeom.Cone.Define(stage, "/W/Tip")
+    UsdGeom.BasisCurves.Define(stage, "/W/Cable")
     notes: dict[str, list[str]] = {}
     meshes = read_geometry(stage, notes=notes)
-    assert meshes[0].uvs is not None and len(meshes) == 1
+    assert meshes[0].uvs is not None and [m.prim_path for m in meshes] == ["/W/Box", "/W/Pill", "/W/Rod", "/W/Tip"]
+    pill = meshes[1].points
+    assert np.allclose(pill.min(axis=0), (-1.0, -0.5, -0.5), atol=1e-6)  # height 1 + 2 x radius 0.5 along X
     read_material(mesh.GetPrim(), meshes[0], notes)
     said = repr(notes)
     assert "primvar 'UVMap'" in said and "scale (0.5, 0.5, 0.5, 1.0) is not applied" in said
     assert "UsdPreviewSurface inputs not applied: normal" in said
-    assert "/W/Pill" in notes and "Capsule is not drawn" in said
+    assert "/W/Cable" in notes and "BasisCurves is not drawn" in said
 
 
 def test_a_twin_exported_with_time_samples_only_is_drawn(tmp_path):

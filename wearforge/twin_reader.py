@@ -222,7 +222,7 @@ def _read_pieces(prim: Usd.Prim, source: str, notes) -> list[MeshGeometry]:
     if data is None:
         if prim.IsA(UsdGeom.Mesh):
             warn_once(path, "mesh without points or faces; not drawn", notes)
-        elif not any(prim.IsA(t) for t in (UsdGeom.Cube, UsdGeom.Sphere)):
+        else:
             warn_once(path, f"{prim.GetTypeName()} is not drawn by the standalone renderer", notes)
         return []
 
@@ -371,7 +371,9 @@ def read_gprim(prim: Usd.Prim):
         return data.points, data.triangles(), data.normals, data.uvs
     if prim.IsA(UsdGeom.Sphere):
         return _uv_sphere(UsdGeom.Sphere(prim).GetRadiusAttr().Get() or 1.0)
-    return None  # other gprims (curves, points, capsules...) are not rendered standalone
+    from wearforge.implicit_shapes import implicit_mesh
+
+    return implicit_mesh(prim)  # Cylinder, Cone, Capsule, Plane; curves and points are not rendered
 
 
 def _uv_sphere(radius: float, nu: int = 64, nv: int = 32):
