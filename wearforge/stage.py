@@ -20,7 +20,7 @@ from wearforge.errors import InputError
 from wearforge.framespec import CameraSpec, FrameSpec, LightSpec, PartSpec
 from wearforge.recipe import Recipe, matches, path_match, resolve_usd
 from wearforge.semantics import semantic_class, set_semantic_class
-from wearforge.twin_reader import labelled_parts, read_gprim
+from wearforge.twin_reader import drawn_prims, labelled_parts, read_gprim
 from wearforge.transforms import gf_to_np, look_at_matrix, matrix_to_trs, up_vector, world_matrix
 
 WEARFORGE_ROOT = "/wearforge"
@@ -262,10 +262,10 @@ def _support_field(stage: Usd.Stage, path: str, movable: list[str], src: str, fi
     prim = stage.GetPrimAtPath(path)
     if not prim:
         raise InputError(f"no prim {path!r} in {stage.GetRootLayer().identifier}", source=src, field=field)
-    support = _world_triangles(stage, [p for p in Usd.PrimRange(prim)])
+    support = _world_triangles(stage, list(drawn_prims(stage, prim)))  # instance proxies included
     if support is None:
         raise InputError(f"{path} has no meshes to scatter on", source=src, field=field)
-    fixed = [p for p in stage.Traverse()
+    fixed = [p for p in drawn_prims(stage)
              if not any(str(p.GetPath()).startswith(m + "/") or str(p.GetPath()) == m for m in movable)]
     points, tris = _world_triangles(stage, fixed)
     points, support = points @ frame.T, (support[0] @ frame.T, support[1])  # into the Z-up scatter frame
