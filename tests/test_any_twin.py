@@ -190,6 +190,10 @@ def test_usd_errors_keep_the_reason_line_and_prim(tmp_path):
         open_stage(refs)
     text = str(err.value)
     assert "/World/A: reference" in text and "nothere.usda" in text and "/World/B: payload" in text
+    (tmp_path / "nothere.usda").write_text(bad.read_text())  # there, but malformed: the parser's reason
+    with pytest.raises(InputError) as err:
+        open_stage(refs)
+    assert "nothere.usda cannot be opened: line 4, column" in str(err.value)
 
 
 def test_wear_lengths_are_metres_on_any_stage_unit():

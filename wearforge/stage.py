@@ -89,6 +89,17 @@ def usd_error_reason(text: str, path: Path) -> str:
     return "; ".join(useful or messages)
 
 
+def _why_unopened(asset: str) -> str:
+    """'cannot be resolved', or the parser's reason when the file is there but malformed."""
+    if not Path(asset).is_file():
+        return "cannot be resolved"
+    try:
+        Sdf.Layer.OpenAsAnonymous(asset)
+    except Exception as exc:
+        return f"cannot be opened: {usd_error_reason(str(exc), Path(asset))}"
+    return "cannot be opened"
+
+
 def check_composition(stage: Usd.Stage, path: Path) -> None:
     """Unresolvable references and payloads name the prim that asks for them; MaterialX documents (which
     usd-core cannot read) only warn, their materials are approximated."""
@@ -107,7 +118,7 @@ def check_composition(stage: Usd.Stage, path: Path) -> None:
                 "%s: MaterialX document %s cannot be read by usd-core; the material is approximated", prim, asset)
             continue
         if "Could not open asset" in text:
-            problems.append(f"{prim}: {kind} {asset} cannot be resolved")
+            problems.append(f"{prim}: {kind} {asset} " + _why_unopened(asset.split(":SDF_FORMAT_ARGS")[0]))
         else:
             problems.append(f"{prim}: " + re.sub(r"pxrInternal_v\w+?::", "", text))
     if problems:
