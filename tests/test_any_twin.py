@@ -329,8 +329,8 @@ def test_uv_sets_texture_transforms_and_other_gprims_are_never_dropped_silently(
     UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Texture0")).CreateInput(
         "scale", Sdf.ValueTypeNames.Float4).Set(Gf.Vec4f(0.5, 0.5, 0.5, 1))
     UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Surface")).CreateInput(
-        "normal", Sdf.ValueTypeNames.Normal3f).ConnectToSource(
-        UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Texture0")).ConnectableAPI(), "rgb")
+        "displacement", Sdf.ValueTypeNames.Float).ConnectToSource(
+        UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Texture0")).ConnectableAPI(), "r")
     UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(mat)
     UsdGeom.Capsule.Define(stage, "/W/Pill").CreateAxisAttr("X")
     UsdGeom.Cylinder.Define(stage, "/W/Rod")
@@ -344,7 +344,7 @@ def test_uv_sets_texture_transforms_and_other_gprims_are_never_dropped_silently(
     read_material(mesh.GetPrim(), meshes[0], notes)
     said = repr(notes)
     assert "primvar 'UVMap'" in said and "scale (0.5, 0.5, 0.5, 1.0) is not applied" in said
-    assert "UsdPreviewSurface inputs not applied: normal" in said
+    assert "UsdPreviewSurface inputs not applied: displacement" in said
     assert "/W/Cable" in notes and "BasisCurves is not drawn" in said
 
 
@@ -431,3 +431,38 @@ def test_textures_inside_a_usdz_package_are_read(tmp_path):
     state = read_material(packaged.GetPrimAtPath("/Part"), meshes[0])
     data = _load_texture(state.textures["base_color"])
     assert data is not None and data[0, 0, 1] > 0.5 > data[0, 0, 0]
+
+
+@pytest.mark.slow
+def test_preview_surface_normal_maps_shade(tmp_path):
+    """A flat quad whose normal map tilts towards the light is brighter than one tilted away."""
+    from PIL import Image
+    from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdShade
+    from twins import box_mesh, preview_material
+
+    from wearforge.render.frame import StandaloneRenderer
+
+    means = {}
+    for name, tilt in (("towards", 0.6), ("away", -0.6)):
+        n = np.array([tilt, 0.0, 1.0]) / np.hypot(tilt, 1.0)
+        Image.new("RGB", (4, 4), tuple(int(round((c * 0.5 + 0.5) * 255)) for c in n)).save(tmp_path / f"{name}.png")
+        stage = Usd.Stage.CreateNew(str(tmp_path / f"{name}.usda"))
+        UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+        UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+        box_mesh(stage, "/W/Tile", (1.0, 1.0, 0.01))
+        mat = preview_material(stage, "/W/Looks/M", (0.5, 0.5, 0.5), 0.0, 0.9,
+                               textures={"normal": (f"./{name}.png", "raw", "rgb")})
+        surface = UsdShade.Shader(stage.GetPrimAtPath("/W/Looks/M/Surface"))
+        surface.GetInput("normal").GetAttr().SetTypeName(Sdf.ValueTypeNames.Normal3f)
+        UsdShade.MaterialBindingAPI.Apply(stage.GetPrimAtPath("/W/Tile")).Bind(mat)
+        light = UsdLux.DistantLight.Define(stage, "/W/Sun")
+        light.CreateIntensityAttr(3.0)
+        UsdGeom.XformCommonAPI(light).SetRotate(Gf.Vec3f(0.0, 50.0, 0.0))  # from +X, 50 degrees off the normal
+        stage.GetRootLayer().Save()
+        recipe = _recipe({"scene": {"usd": str(tmp_path / f"{name}.usda"), "parts": [{"path": "/W/Tile", "class": "tile"}]},
+                          "camera": {"position": [0, 0, 2], "look_at": [0, 0, 0]},
+                          "render": {"resolution": [32, 32], "spp": 4}}, tmp_path)
+        stage = open_twin(recipe)
+        data = StandaloneRenderer(stage).render(sample_frame(recipe, None, 0, read_scene(recipe, stage)))
+        means[name] = float(data["rgb"]["data"][8:24, 8:24, :3].astype(float).mean())
+    assert means["towards"] > means["away"] * 1.3, means

@@ -596,7 +596,10 @@ def _texture(shader: UsdShade.Shader, output: str, name: str, attr: str, value, 
     if not path or not Path(path).is_file():
         warn_once(material, f"{name}: texture {asset.path} not found; using its fallback value", notes)
         return value, None
-    for name_, neutral in (("scale", (1.0, 1.0, 1.0, 1.0)), ("bias", (0.0, 0.0, 0.0, 0.0))):
+    # a normal map's scale 2 / bias -1 is the standard decode, which the renderer's normal map applies itself
+    neutrals = ((2.0, 2.0, 2.0, 1.0), (-1.0, -1.0, -1.0, 0.0)) if attr == "normal" else \
+        ((1.0, 1.0, 1.0, 1.0), (0.0, 0.0, 0.0, 0.0))
+    for name_, neutral in zip(("scale", "bias"), neutrals):
         inp = shader.GetInput(name_)
         if inp and inp.Get() is not None and tuple(inp.Get()) != neutral:
             warn_once(material, f"{name}: texture {name_} {tuple(inp.Get())} is not applied", notes)
@@ -610,7 +613,9 @@ def _texture(shader: UsdShade.Shader, output: str, name: str, attr: str, value, 
     space = shader.GetInput("sourceColorSpace")
     space = space.Get() if space else None
     srgb = True if space == "sRGB" else False if space == "raw" else None
-    channel = output if output in ("rgb", "r", "g", "b", "a") else ("rgb" if attr in _COLOR_FIELDS else "r")
+    if attr == "normal":
+        srgb = False  # vectors, never colour-managed
+    channel = output if output in ("rgb", "r", "g", "b", "a") else ("rgb" if attr in _COLOR_FIELDS + ("normal",) else "r")
     if Path(path).suffix.lower() not in TEXTURE_SUFFIXES:
         warn_once(material, f"{name}: texture format of {path} is not read; using its fallback value", notes)
         return value, None
@@ -744,7 +749,10 @@ def read_material(prim: Usd.Prim, mesh: MeshGeometry | None = None, notes=None) 
         if tex is not None:
             state.textures[attr] = tex
     if shader_id == "UsdPreviewSurface":
-        _untranslated_preview_inputs(shader, name, notes)
+        _, normal_map = _input_value(shader, "normal", "normal", None, name, notes)
+        if normal_map is not None:
+            state.textures["normal"] = normal_map
+        _untranslated_preview_inputs(shader, name, notes, skip=("normal",) if normal_map else ())
     if isinstance(state.opacity, tuple):  # MaterialX opacity is a colour
         state.opacity = float(np.mean(state.opacity))
     if shader_id != "UsdPreviewSurface":
@@ -752,10 +760,12 @@ def read_material(prim: Usd.Prim, mesh: MeshGeometry | None = None, notes=None) 
     return state
 
 
-def _untranslated_preview_inputs(shader: UsdShade.Shader, material: str, notes=None) -> None:
+def _untranslated_preview_inputs(shader: UsdShade.Shader, material: str, notes=None, skip=()) -> None:
     """Name the UsdPreviewSurface inputs the standalone renderer does not apply (never drop them silently)."""
     skipped = []
     for name in ("normal", "displacement", "occlusion", "opacityThreshold"):
+        if name in skip:
+            continue
         inp = shader.GetInput(name)
         if inp and (inp.GetConnectedSource() or (inp.Get() is not None and name != "opacityThreshold")
                     or (name == "opacityThreshold" and (inp.Get() or 0) > 0)):

@@ -166,6 +166,9 @@ class MitsubaBackend:
                 "eta": max(float(mat.ior), 1.0001),
                 "clearcoat": float(mat.clearcoat),
                 "clearcoat_gloss": float(1.0 - mat.clearcoat_roughness)}
+        normal = _normal_map(mat)
+        if normal is not None:  # tangent space, OpenGL convention (+y along +t), as UsdPreviewSurface wants
+            bsdf = {"type": "normalmap", "normalmap": {**self._bitmap(normal), "wrap_mode": "repeat"}, "bsdf": bsdf}
         if mat.opacity < 1.0:
             return {"type": "mask", "opacity": float(mat.opacity), "bsdf": bsdf}
         return bsdf
@@ -258,6 +261,8 @@ class MitsubaBackend:
                 put(prefix + "clearcoat.value", mat.clearcoat, float)
                 put(prefix + "clearcoat_gloss.value", 1.0 - mat.clearcoat_roughness, float)
                 continue
+            if _normal_map(mat) is not None:
+                prefix += "nested_bsdf."
             if "base_color" not in mat.textures and not mat.vertex_color:
                 put(prefix + "base_color.value", mat.base_color, lambda v: mi.Color3f(*v))
             for name, value in (("metallic", mat.metallic), ("roughness", max(mat.roughness, 0.02))):
@@ -464,6 +469,12 @@ def _load_texture(tex: Texture) -> np.ndarray | None:
     if srgb and channel is None:
         data = srgb_to_linear(data)
     return np.ascontiguousarray(data, np.float32)
+
+
+def _normal_map(mat: MaterialState) -> np.ndarray | None:
+    """The material's readable normal map (RGB in [0, 1]), or None."""
+    tex = mat.textures.get("normal")
+    return _load_texture(tex) if tex is not None else None
 
 
 def _read_image(path: str) -> tuple[np.ndarray, bool]:
