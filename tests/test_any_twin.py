@@ -363,6 +363,11 @@ def test_a_twin_exported_with_time_samples_only_is_drawn(tmp_path):
     meshes = read_geometry(stage)
     assert len(meshes) == 1 and len(meshes[0].faces) == 1
     assert np.allclose(read_frame_state(stage, meshes, "/W/Cam").matrices[0][:3, 3], (0, 0, 5))
+    from wearforge.twin_reader import label_bound
+
+    lo, hi, m = label_bound(stage, meshes, "/W/Tri", UsdGeom.XformCache(Usd.TimeCode.EarliestTime()),
+                            UsdGeom.BBoxCache(Usd.TimeCode.EarliestTime(), ["default"]))
+    assert np.allclose(hi, (1, 1, 0)) and np.allclose(m[3, :3], (0, 0, 5))  # 3D boxes at the same time
 
 
 def test_isaac_sim_omnipbr_materials_are_read_from_their_usd_inputs(tmp_path):

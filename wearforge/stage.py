@@ -20,7 +20,7 @@ from wearforge.errors import InputError
 from wearforge.framespec import CameraSpec, FrameSpec, LightSpec, PartSpec
 from wearforge.recipe import Recipe, matches, path_match, resolve_usd
 from wearforge.semantics import semantic_class, set_semantic_class
-from wearforge.twin_reader import drawn_prims, labelled_parts, read_gprim
+from wearforge.twin_reader import TIME, drawn_prims, labelled_parts, read_gprim
 from wearforge.transforms import gf_to_np, look_at_matrix, matrix_to_trs, up_vector, world_matrix
 
 WEARFORGE_ROOT = "/wearforge"
@@ -214,7 +214,7 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
         if not prim.IsA(UsdGeom.Xformable):  # a typeless 'def' (common in exports): labelled, never posed
             parts.append(PartInfo(path, label, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), posable=False))
             continue
-        local = gf_to_np(UsdGeom.Xformable(prim).GetLocalTransformation())
+        local = gf_to_np(UsdGeom.Xformable(prim).GetLocalTransformation(TIME))
         t, r, s = matrix_to_trs(local)
         parts.append(PartInfo(path, label, tuple(t), tuple(r), tuple(s)))
     lights = {str(p.GetPath()): _light_type(p) for p in stage.Traverse() if _light_type(p)}
@@ -241,7 +241,7 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     bounds, surfaces = {}, {}
     scatters = [(i, e.scatter) for i, e in enumerate(recipe.randomizers.poses) if e.scatter is not None]
     if scatters:
-        cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+        cache = UsdGeom.BBoxCache(TIME, [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
         for part in parts:
             rng = cache.ComputeUntransformedBound(stage.GetPrimAtPath(part.path)).ComputeAlignedRange()
             bounds[part.path] = (tuple(rng.GetMin()), tuple(rng.GetMax()))
@@ -293,7 +293,7 @@ def _support_field(stage: Usd.Stage, path: str, movable: list[str], src: str, fi
 
 
 def _world_triangles(stage: Usd.Stage, prims: list[Usd.Prim]):
-    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
+    cache = UsdGeom.XformCache(TIME)
     points, tris, offset = [], [], 0
     for p in prims:
         geo = read_gprim(p) if p.IsA(UsdGeom.Gprim) and not p.IsA(UsdLux.BoundableLightBase) else None

@@ -854,7 +854,7 @@ def read_camera(stage: Usd.Stage, path: str, cache: UsdGeom.XformCache) -> Camer
 
 
 def gf_camera(stage: Usd.Stage, path: str) -> Gf.Camera:
-    return UsdGeom.Camera(stage.GetPrimAtPath(path)).GetCamera(Usd.TimeCode.Default())
+    return UsdGeom.Camera(stage.GetPrimAtPath(path)).GetCamera(TIME)
 
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from pxr import Usd, UsdGeom
 
-from wearforge.twin_reader import CameraState, MeshGeometry, label_bound
+from wearforge.twin_reader import TIME, CameraState, MeshGeometry, label_bound
 from wearforge.labels import BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, DEFECT_INSTANCE_DTYPE, UNLABELLED, label_extents
 from wearforge.wear.defects import DEFECT_CLASSES
 
@@ -140,8 +140,8 @@ def _sem_labels(space: LabelSpace, ids: set[int]) -> dict[str, dict[str, str]]:
 
 
 def _bbox3d(space: LabelSpace, stage: Usd.Stage, ids: list[int], occlusion: dict[int, float]) -> dict:
-    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
-    xf = UsdGeom.XformCache(Usd.TimeCode.Default())
+    cache = UsdGeom.BBoxCache(TIME, [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+    xf = UsdGeom.XformCache(TIME)
     data = np.zeros(len(ids), BBOX3D_DTYPE)
     for row, i in enumerate(ids):
         # row-vector convention, as Replicator reports USD matrices; point instances have no prim
@@ -154,7 +154,7 @@ def _bbox3d(space: LabelSpace, stage: Usd.Stage, ids: list[int], occlusion: dict
 
 def camera_params(stage: Usd.Stage, camera: CameraState, resolution: tuple[int, int]) -> dict:
     """Replicator's camera_params annotator (USD row-vector matrices, flattened to 16 values)."""
-    gf = UsdGeom.Camera(stage.GetPrimAtPath(camera.path)).GetCamera(Usd.TimeCode.Default())
+    gf = UsdGeom.Camera(stage.GetPrimAtPath(camera.path)).GetCamera(TIME)
     view = np.array(gf.transform.GetInverse(), dtype=np.float64).ravel()
     proj = np.array(gf.frustum.ComputeProjectionMatrix(), dtype=np.float64).ravel()
     return {
