@@ -14,7 +14,8 @@ from pxr import Usd, UsdShade
 
 from wearforge.errors import InputError
 from wearforge.recipe import Recipe, matches
-from wearforge.twin_reader import MeshGeometry, read_geometry, read_material, surface_shader
+from wearforge.twin_materials import read_material, surface_shader
+from wearforge.twin_reader import MeshGeometry, read_geometry
 
 
 @dataclass
