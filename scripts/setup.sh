@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Create .venv with Python 3.11 and install wearforge with the given extras (default: standalone).
+# Create .venv with Python 3.11 or newer and install wearforge with the given extras (default: standalone).
+# Python 3.11 is preferred when present (Isaac Sim 5 runs it, and CI tests it); 3.12 and 3.13 work too.
 # Installs Debian/Ubuntu's libLLVM 15 when run as root, so Mitsuba gets its fast multi-core CPU variant;
 # otherwise it says how, and wearforge falls back to the slower scalar variant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-standalone}"
 
-py="$(command -v python3.11 || command -v python3 || true)"
+py="${PYTHON:-$(command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3 || true)}"
 if [ -z "$py" ]; then
-  echo "wearforge needs Python 3.11: apt-get install python3.11 python3.11-venv" >&2
+  echo "wearforge needs Python 3.11 or newer: apt-get install python3 python3-venv" >&2
   exit 1
 fi
-version="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-if [ "$version" != "3.11" ]; then
-  echo "wearforge needs Python 3.11 (Isaac Sim 5 uses it too); $py is $version." >&2
-  echo "Debian/Ubuntu: apt-get install python3.11 python3.11-venv, then run this again." >&2
+if ! "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+  version="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  echo "wearforge needs Python 3.11 or newer; $py is $version." >&2
+  echo "Debian/Ubuntu: apt-get install python3.11 python3.11-venv (or set PYTHON=/path/to/python3.12)." >&2
   exit 1
 fi
 
@@ -31,7 +32,7 @@ if ! have_llvm; then
 fi
 
 if [ ! -x .venv/bin/python ]; then
-  "$py" -m venv .venv || { echo "creating the virtual environment failed: apt-get install python3.11-venv" >&2; exit 1; }
+  "$py" -m venv .venv || { echo "creating the virtual environment failed: apt-get install python3-venv (or python3.X-venv)" >&2; exit 1; }
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[${extras}]"

@@ -121,3 +121,28 @@ def test_distractors_need_a_scatter(write_recipe, cell_recipe):
     with pytest.raises(InputError, match="scene.distractors.*scatter"):
         load_recipe(write_recipe({**cell_recipe, "scene": {**cell_recipe["scene"],
                                                            "distractors": [{"asset": "asset:hex_nut"}]}}))
+
+
+def test_scatter_on_a_centimetre_y_up_stage(tmp_path):
+    """Bolts scattered on the plate of a centimetre, Y-up CAD twin: on top of it, upright, apart."""
+    from twins import cad_assembly, cad_recipe
+
+    from wearforge.recipe import validate_recipe
+    from wearforge.scenario import sample_frame
+    from wearforge.stage import read_scene
+
+    data = cad_recipe(cad_assembly(tmp_path / "cad"))
+    data["scene"]["parts"] = data["scene"]["parts"][:2]
+    data["randomizers"] = {"poses": [{"parts": "class:bolt", "scatter": {"surface": "/Assembly/Base"}}]}
+    recipe = validate_recipe(data, "test", tmp_path)
+    scene = read_scene(recipe)
+    bolts = [p for p in sample_frame(recipe, None, 0, scene).parts if p.semantic_class == "bolt"]
+    assert all(b.visible for b in bolts)
+    for b in bolts:
+        x, y, z = b.pose.position
+        assert abs(y - 4.0) < 0.05 and abs(x) < 20 and abs(z) < 15  # the plate's top is y = 4 cm
+        from wearforge.transforms import trs_to_matrix
+
+        assert np.allclose(trs_to_matrix((0, 0, 0), b.pose.rotation, (1, 1, 1))[:3, 1], (0, 1, 0))  # yaw about +Y
+    (x0, _, z0), (x1, _, z1) = (b.pose.position for b in bolts)
+    assert np.hypot(x1 - x0, z1 - z0) > 2 * 1.5 + 0.5  # footprints (head 3 cm) plus the 5 mm gap apart

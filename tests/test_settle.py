@@ -116,3 +116,33 @@ def test_bin_picking_piles_come_to_rest_inside_the_bin(tmp_path):
             a = np.radians(-8.0)
             local = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ centre
             assert abs(local[0]) < 0.192 and abs(local[1]) < 0.142, p.path
+
+
+def test_settle_on_a_centimetre_y_up_stage(tmp_path, write_recipe):
+    """A 4 cm block dropped 6 cm onto a floor, on a stage in centimetres with Y up: it lands, at rest."""
+    stage = Usd.Stage.CreateNew(str(tmp_path / "cm.usda"))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
+    UsdGeom.SetStageMetersPerUnit(stage, 0.01)
+    stage.SetDefaultPrim(UsdGeom.Xform.Define(stage, "/World").GetPrim())
+    floor = UsdGeom.Cube.Define(stage, "/World/Floor")
+    UsdGeom.XformCommonAPI(floor).SetTranslate(Gf.Vec3d(0, -1, 0))
+    UsdGeom.XformCommonAPI(floor).SetScale(Gf.Vec3f(100, 2, 100))
+    floor.CreateSizeAttr(1.0)
+    UsdPhysics.CollisionAPI.Apply(floor.GetPrim())
+    part = UsdGeom.Xform.Define(stage, "/World/Block")
+    UsdGeom.XformCommonAPI(part).SetTranslate(Gf.Vec3d(0, 8, 0))
+    UsdGeom.XformCommonAPI(part).SetRotate(Gf.Vec3f(10, 0, 5))
+    cube = UsdGeom.Cube.Define(stage, "/World/Block/Geom")
+    cube.CreateSizeAttr(4.0)
+    UsdPhysics.CollisionAPI.Apply(cube.GetPrim())
+    UsdPhysics.RigidBodyAPI.Apply(part.GetPrim())
+    UsdPhysics.MassAPI.Apply(part.GetPrim()).CreateMassAttr(0.5)
+    stage.GetRootLayer().Save()
+    recipe = load_recipe(write_recipe({"scene": {"usd": str(tmp_path / "cm.usda"),
+                                                 "parts": [{"path": "/World/Block", "class": "block"}]},
+                                       "randomizers": {"settle": {"duration": 2.0}}}))
+    stage = open_stage(recipe.usd_path())
+    spec = settle_frame(stage, sample_frame(recipe, None, 0, read_scene(recipe, stage)), recipe.randomizers.settle)
+    block = spec.parts[0]
+    assert block.visible and block.at_rest
+    assert 1.8 < block.pose.position[1] < 2.4 and abs(block.pose.position[0]) < 1.0  # resting on the floor (cm)

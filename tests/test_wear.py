@@ -190,6 +190,7 @@ def test_rendered_defect_labels_match_the_class_map_exactly(tmp_path, write_reci
 
     stage = Usd.Stage.CreateNew(str(tmp_path / "plate.usda"))
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)  # unauthored means centimetres in USD
     part = UsdGeom.Xform.Define(stage, "/Plate")
     set_semantic_class(part.GetPrim(), "plate")
     mesh = UsdGeom.Mesh.Define(stage, "/Plate/Geom")

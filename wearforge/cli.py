@@ -115,16 +115,16 @@ def generate(
 @app.command()
 def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
     """Check a recipe against its schema and its twin; print what it will do."""
-    from wearforge.stage import read_scene
+    from wearforge.stage import open_twin, read_scene
 
     r = _load(recipe, list(set_ or []))
-    scene = read_scene(r)
-    table = Table(title=f"recipe {r.name}: OK", show_lines=False)
-    table.add_column("part")
-    table.add_column("class")
-    for p in scene.parts:
-        table.add_row(p.path, p.semantic_class)
-    out.print(table)
+    stage = open_twin(r)
+    scene = read_scene(r, stage)
+    _print_part_report(r, stage, scene)
+    _print_summary(r)
+
+
+def _print_summary(r) -> None:
     rnd = r.randomizers
     used = [n for n in ("materials", "lights", "poses", "physics", "wear") if getattr(rnd, n)]
     used += [n for n in ("camera", "sensor", "settle") if getattr(rnd, n) is not None]
@@ -132,6 +132,34 @@ def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
     out.print(f"frames: {r.frames}, seed: {r.seed}, resolution: {r.render.resolution[0]}x{r.render.resolution[1]}, "
               f"spp: {r.render.spp}, randomizers: {', '.join(used) or 'none'}")
     out.print(f"output: {r.output.dir} ({', '.join(r.output.writers)})")
+
+
+def _print_part_report(r, stage, scene) -> None:
+    """Per part: meshes, class, UVs, wear that binds, materials, and what the renderer approximates; raises
+    InputError after the table when the run would label nothing."""
+    from wearforge.twin_report import part_report, scene_problems
+    from wearforge.twin_reader import read_geometry
+
+    notes: dict[str, list[str]] = {}
+    meshes = read_geometry(stage, {p.path: p.semantic_class for p in scene.parts}, notes=notes)
+    reports, notes = part_report(r, stage, scene, meshes, notes=notes)
+    problems = scene_problems(r, scene, meshes)
+    verdict = "OK" if not problems else ("OK (empty output allowed)" if r.output.allow_empty else "refused")
+    table = Table(title=f"recipe {r.name}: {verdict}", show_lines=False)
+    for col in ("part", "class", "meshes", "triangles", "UVs", "wear", "materials"):
+        table.add_column(col)
+    for rep in reports:
+        table.add_row(rep.path, rep.semantic_class, str(rep.meshes), str(rep.triangles), rep.uvs or "-",
+                      ", ".join(rep.wear) or "-", "\n".join(rep.materials) or "-")
+    out.print(table)
+    if notes:
+        out.print("approximated or left out:")
+        for path, items in notes.items():
+            for item in items:
+                out.print(f"  {path}: {item}", highlight=False, markup=False)
+    if problems and not r.output.allow_empty:  # generate would refuse it: so does validate (exit status 2)
+        raise InputError("; ".join(problems) + " (set output.allow_empty=true if that is intended)",
+                         source=f"recipe '{r.name}'", field="scene.parts")
 
 
 @app.command()

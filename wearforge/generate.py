@@ -86,6 +86,16 @@ def check_resume(recipe: Recipe, out: Path) -> None:
                 shard.unlink()
 
 
+def refuse_empty_scene(recipe: Recipe, scene, meshes: list):
+    """Refuse a recipe that would label nothing (InputError, exit 2); returns the tally for the frames."""
+    from wearforge.twin_reader import assign_parts
+    from wearforge.twin_report import RunTally, check_scene
+
+    assign_parts(meshes, {p.path: p.semantic_class for p in scene.parts})
+    check_scene(recipe, scene, meshes)
+    return RunTally()
+
+
 def generate(recipe: Recipe, progress=None) -> GenerateResult:
     """Render ``recipe.frames`` frames into ``recipe.output.dir``. ``progress(i, n)`` is called per frame."""
     from wearforge.contact_sheet import contact_sheet
@@ -100,6 +110,7 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     scene = read_scene(recipe, stage)
     renderer = StandaloneRenderer(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
                                   exposure=recipe.render.exposure)
+    tally = refuse_empty_scene(recipe, scene, renderer.meshes)
     log.info("rendering with Mitsuba variant %s", renderer.variant)
     from wearforge.writers import FileWriter
 
@@ -126,6 +137,7 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
             for key, value in data.pop("timing").items():
                 totals[key] = totals.get(key, 0.0) + value
             t0 = time.perf_counter()
+            tally.add(data)
             payload = to_annotator_layout(data, i)
             for writer, already in zip(writers, have):
                 if i not in already:  # a writer that has the frame keeps it: no duplicates on resume
@@ -140,4 +152,5 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
             writer.on_final_frame()
         clear_frame(stage)
     sheet = contact_sheet(sheet_frames, out / "contact_sheet.png") if sheet_frames else None
+    tally.verdict(recipe)  # after the files: what was made stays there to be looked at
     return GenerateResult(out, len(todo), time.perf_counter() - start, sheet, renderer.variant, totals)

@@ -41,6 +41,7 @@ class LabelSpace:
         """``meshes``: the twin's MeshGeometry list (wearforge.twin_reader.read_geometry)."""
         from wearforge.wear.defects import DEFECT_CLASSES  # Warp comes with it: only label spaces pay for it
 
+        self.meshes = meshes
         labelled = sorted({(m.label_path, m.semantic_class) for m in meshes if m.label_path})
         self.instance_paths = [p for p, _ in labelled]
         self.instance_class = {p: c for p, c in labelled}

@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from wearforge.distributions import Distribution, Name, Scalar, Vec3
 from wearforge.errors import InputError
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "usd_assets"
+
+def _assets_dir() -> Path:
+    """Bundled twins, presets and HDRIs: inside the installed package, or at the root of a checkout."""
+    installed = Path(__file__).resolve().parent / "usd_assets"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "usd_assets"
+
+
+ASSETS_DIR = _assets_dir()
 ASSET_PREFIX = "asset:"
 
 
@@ -177,13 +184,14 @@ class LightRandomizer(_Model):
 
 
 class Scatter(_Model):
-    """Place parts on a support surface (Z-up stages) without interpenetration, yaw drawn uniformly."""
+    """Place parts on a support surface (Z-up or Y-up stages) without interpenetration, yaw drawn uniformly
+    about the up axis. Lengths are metres, whatever the stage's unit."""
 
     surface: str = Field(description="Prim path of the support (its meshes are ray-cast from above).")
-    margin: float = Field(default=0.01, ge=0, description="Keep parts this far inside the surface's edges.")
-    gap: float = Field(default=0.005, ge=0, description="Minimum clearance between parts' footprints.")
-    drop_height: float = Field(default=0.0, ge=0, description="Lift above the surface (a settle step drops them).")
-    flatness: float = Field(default=0.002, ge=0, description="Largest height change allowed under a footprint.")
+    margin: float = Field(default=0.01, ge=0, description="Keep parts this far inside the surface's edges, metres.")
+    gap: float = Field(default=0.005, ge=0, description="Minimum clearance between parts' footprints, metres.")
+    drop_height: float = Field(default=0.0, ge=0, description="Lift above the surface, metres (a settle step drops them).")
+    flatness: float = Field(default=0.002, ge=0, description="Largest height change allowed under a footprint, metres.")
     attempts: int = Field(default=200, ge=1, description="Tries per part before it is hidden for the frame.")
 
 
@@ -382,6 +390,9 @@ class OutputConfig(_Model):
                                                   "stream (live, to a consumer).")
     contact_sheet: int = Field(default=8, ge=0, le=64, description="Frames in contact_sheet.png; 0 = none.")
     overwrite: bool = Field(default=False, description="Start over in a folder that holds another recipe's frames.")
+    allow_empty: bool = Field(default=False, description="Accept a run that labels no part (no parts, parts "
+                              "without meshes, wear that binds to nothing, or no part ever in view); "
+                              "otherwise such a run is an error (exit status 2).")
     coco: CocoOptions = Field(default_factory=CocoOptions, description="COCO options.")
     yolo: YoloOptions = Field(default_factory=YoloOptions, description="YOLO options.")
     webdataset: WebDatasetOptions = Field(default_factory=WebDatasetOptions, description="WebDataset options.")

@@ -69,7 +69,8 @@ def _scatter(i: int, entry, scene, poses: dict, sampler: Sampler) -> None:
             lo, hi = scene.bounds[part.path]
             chosen.append((part.path, Footprint(lo, hi), pose.rotation or list(part.rotation),
                            pose.scale or list(part.scale)))
-    placed = scatter(entry.scatter, chosen, scene.surfaces[entry.scatter.surface], f"poses/{i}/scatter", sampler)
+    placed = scatter(entry.scatter, chosen, scene.surfaces[entry.scatter.surface], f"poses/{i}/scatter", sampler,
+                     scene.up, scene.meters_per_unit)
     for path, values in placed.items():
         pose, _ = poses[path]
         if values.get("visible") is False:

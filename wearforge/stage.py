@@ -9,6 +9,7 @@ are row-vector, hence the transposes at the boundary.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,8 +20,8 @@ from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade
 from wearforge.errors import InputError
 from wearforge.framespec import CameraSpec, FrameSpec, LightSpec, PartSpec
 from wearforge.recipe import Recipe, matches, path_match, resolve_usd
-from wearforge.semantics import semantic_class
-from wearforge.twin_reader import read_gprim
+from wearforge.semantics import semantic_class, set_semantic_class
+from wearforge.twin_reader import TIME, drawn_prims, labelled_parts, read_gprim
 from wearforge.transforms import gf_to_np, look_at_matrix, matrix_to_trs, up_vector, world_matrix
 
 WEARFORGE_ROOT = "/wearforge"
@@ -41,6 +42,7 @@ class PartInfo:
     position: tuple[float, ...]
     rotation: tuple[float, ...]
     scale: tuple[float, ...]
+    posable: bool = True  # UsdGeom.Xformable: poses, scatter and settle can move it
 
 
 @dataclass(frozen=True)
@@ -60,18 +62,69 @@ class SceneInfo:
 
 
 def open_stage(path: str | Path) -> Usd.Stage:
-    """Open a twin; problems become an InputError naming the file."""
+    """Open a twin; problems become an InputError naming the file (and line, prim or asset)."""
     path = Path(path)
     if not path.is_file():
         raise InputError("USD file not found", source=str(path))
     try:
         stage = Usd.Stage.Open(str(path), load=Usd.Stage.LoadAll)
     except Exception as exc:  # pxr raises Tf.ErrorException with a long C++ trace
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot open as USD: {first}", source=str(path)) from None
+        raise InputError(f"cannot open as USD: {usd_error_reason(str(exc), path)}", source=str(path)) from None
     if stage is None:
         raise InputError("cannot open as USD", source=str(path))
+    check_composition(stage, path)
     return stage
+
+
+def usd_error_reason(text: str, path: Path) -> str:
+    """The parser's reason and line out of a Tf error trace (the last line only says 'Failed to open')."""
+    messages = [m.strip() for m in re.findall(r"Error in '[^']*' at line \d+ in file [^:]+ : '(.*?)'\s*(?:\n|$)",
+                                              text, flags=re.S)] or [text.strip().splitlines()[-1] if text.strip()
+                                                                     else "unknown error"]
+    messages = [re.sub(r"pxrInternal_v\w+?::|Sdf_TextFileFormatParser::", "", m) for m in messages]
+    for m in messages:  # '<file>:<line>:<column>: <reason>' from the text parser
+        found = re.match(r"(.*?):(\d+):(\d+): (.*)", m, flags=re.S)
+        if found and Path(found.group(1)).name == path.name:
+            return f"line {found.group(2)}, column {found.group(3)}: {found.group(4).strip()}"
+    useful = [m for m in messages if not m.startswith("Failed to open layer")]
+    return "; ".join(useful or messages)
+
+
+def _why_unopened(asset: str) -> str:
+    """'cannot be resolved', or the parser's reason when the file is there but malformed."""
+    if not Path(asset).is_file():
+        return "cannot be resolved"
+    try:
+        Sdf.Layer.OpenAsAnonymous(asset)
+    except Exception as exc:
+        return f"cannot be opened: {usd_error_reason(str(exc), Path(asset))}"
+    return "cannot be opened"
+
+
+def check_composition(stage: Usd.Stage, path: Path) -> None:
+    """Unresolvable references and payloads name the prim that asks for them; MaterialX documents (which
+    usd-core cannot read) only warn, their materials are approximated."""
+    import logging
+
+    problems = []
+    for error in stage.GetCompositionErrors():
+        text = str(error)
+        assets = re.findall(r"@([^@]+)@", text)
+        site = getattr(error, "rootSite", None)
+        prim = str(site.path) if site is not None else "?"
+        kind = next((k for k in ("reference", "payload", "sublayer") if f"for {k}" in text), "asset")
+        asset = assets[0] if assets else "?"
+        if asset.lower().endswith(".mtlx"):
+            logging.getLogger("wearforge.usd").warning(
+                "%s: MaterialX document %s cannot be read by usd-core; the material is approximated", prim, asset)
+            continue
+        if "Could not open asset" in text:
+            problems.append(f"{prim}: {kind} {asset} " + _why_unopened(asset.split(":SDF_FORMAT_ARGS")[0]))
+        else:
+            problems.append(f"{prim}: " + re.sub(r"pxrInternal_v\w+?::", "", text))
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise InputError("; ".join(problems[:5]) + more, source=str(path))
 
 
 DISTRACTOR_SCOPE = "Distractors"
@@ -126,10 +179,14 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     """Resolve the recipe's selectors against the twin; unknown prims raise InputError."""
     src = f"recipe '{recipe.name}'"
     stage = stage or open_twin(recipe)
+    if not stage.HasAuthoredMetadata(UsdGeom.Tokens.metersPerUnit):
+        from wearforge.twin_reader import warn_once
+
+        warn_once(recipe.usd_path().name, "metersPerUnit is not authored, so USD takes centimetres (0.01): "
+                  "wear lengths, scatter and settle follow that; author it if the twin is in other units")
     support = recipe.scene.support
     if support and not stage.GetPrimAtPath(support):
         raise InputError(f"prim {support!r} is not in {recipe.usd_path().name}", source=src, field="scene.support")
-    labelled = [p for p in stage.Traverse() if semantic_class(p) is not None]
     chosen: dict[str, str] = {}
     if recipe.scene.parts:
         for i, sel in enumerate(recipe.scene.parts):
@@ -144,10 +201,7 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
                                      source=src, field=f"scene.parts.{i}.class")
                 chosen[str(prim.GetPath())] = label
     else:
-        for prim in labelled:
-            path = str(prim.GetPath())
-            if path != support and not any(path.startswith(c + "/") for c in chosen):
-                chosen[path] = semantic_class(prim)
+        chosen.update(labelled_parts(stage, exclude=support))
     for paths in distractor_paths(recipe, stage) if recipe.scene.distractors else []:
         for path in paths:
             label = semantic_class(stage.GetPrimAtPath(path))
@@ -158,9 +212,10 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     parts = []
     for path, label in chosen.items():
         prim = stage.GetPrimAtPath(path)
-        if not prim.IsA(UsdGeom.Xformable):
-            raise InputError(f"{path} is not transformable (UsdGeom.Xformable)", source=src, field="scene.parts")
-        local = gf_to_np(UsdGeom.Xformable(prim).GetLocalTransformation())
+        if not prim.IsA(UsdGeom.Xformable):  # a typeless 'def' (common in exports): labelled, never posed
+            parts.append(PartInfo(path, label, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), posable=False))
+            continue
+        local = gf_to_np(UsdGeom.Xformable(prim).GetLocalTransformation(TIME))
         t, r, s = matrix_to_trs(local)
         parts.append(PartInfo(path, label, tuple(t), tuple(r), tuple(s)))
     lights = {str(p.GetPath()): _light_type(p) for p in stage.Traverse() if _light_type(p)}
@@ -187,15 +242,14 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
     bounds, surfaces = {}, {}
     scatters = [(i, e.scatter) for i, e in enumerate(recipe.randomizers.poses) if e.scatter is not None]
     if scatters:
-        if UsdGeom.GetStageUpAxis(stage) != UsdGeom.Tokens.z:
-            raise InputError("scatter needs a Z-up stage", source=src, field=f"randomizers.poses.{scatters[0][0]}.scatter")
-        cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+        cache = UsdGeom.BBoxCache(TIME, [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
         for part in parts:
             rng = cache.ComputeUntransformedBound(stage.GetPrimAtPath(part.path)).ComputeAlignedRange()
             bounds[part.path] = (tuple(rng.GetMin()), tuple(rng.GetMax()))
         for i, cfg in scatters:
             if cfg.surface not in surfaces:
-                surfaces[cfg.surface] = _support_field(stage, cfg.surface, [p.path for p in parts], src,
+                movable = [p.path for p in parts if p.path != cfg.surface]  # a part may be the surface
+                surfaces[cfg.surface] = _support_field(stage, cfg.surface, movable, src,
                                                        f"randomizers.poses.{i}.scatter.surface")
     return SceneInfo(
         usd=str(recipe.usd_path()),
@@ -213,28 +267,34 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
 
 def _support_field(stage: Usd.Stage, path: str, movable: list[str], src: str, field: str):
     """Height field over the support's extent, of every fixed mesh (the support and what stands on it)."""
-    from wearforge.randomizers.scatter import height_field
+    from wearforge.randomizers.scatter import height_field, scatter_frame
 
+    frame = scatter_frame(up_vector(stage))
+    resolution = 0.0025 / UsdGeom.GetStageMetersPerUnit(stage)  # 2.5 mm cells whatever the unit
     prim = stage.GetPrimAtPath(path)
     if not prim:
         raise InputError(f"no prim {path!r} in {stage.GetRootLayer().identifier}", source=src, field=field)
-    support = _world_triangles(stage, [p for p in Usd.PrimRange(prim)])
+    support = _world_triangles(stage, list(drawn_prims(stage, prim)))  # instance proxies included
     if support is None:
         raise InputError(f"{path} has no meshes to scatter on", source=src, field=field)
-    fixed = [p for p in stage.Traverse()
+    fixed = [p for p in drawn_prims(stage)
              if not any(str(p.GetPath()).startswith(m + "/") or str(p.GetPath()) == m for m in movable)]
     points, tris = _world_triangles(stage, fixed)
+    points, support = points @ frame.T, (support[0] @ frame.T, support[1])  # into the Z-up scatter frame
     lo, hi = support[0].min(axis=0), support[0].max(axis=0)
     bounds = (lo[0], lo[1], hi[0], hi[1])
-    everything = height_field(points, tris, bounds=bounds)
-    own = height_field(*support, bounds=bounds)
+    everything = height_field(points, tris, bounds=bounds, resolution=resolution)
+    own = height_field(*support, bounds=bounds, resolution=resolution)
     # only where the support itself is the topmost surface (not the table around a rotated bin)
-    mask = np.isclose(everything.z, own.z, atol=1e-6)
+    mask = np.isclose(everything.z, own.z, atol=1e-6 / UsdGeom.GetStageMetersPerUnit(stage))
+    if not mask.any():
+        raise InputError(f"{path} has no surface facing up that is not covered by other fixed prims", source=src,
+                         field=field)
     return type(everything)(everything.x0, everything.y0, everything.step, np.where(mask, everything.z, np.nan))
 
 
 def _world_triangles(stage: Usd.Stage, prims: list[Usd.Prim]):
-    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
+    cache = UsdGeom.XformCache(TIME)
     points, tris, offset = [], [], 0
     for p in prims:
         geo = read_gprim(p) if p.IsA(UsdGeom.Gprim) and not p.IsA(UsdLux.BoundableLightBase) else None
@@ -258,6 +318,11 @@ def _check_selectors(recipe: Recipe, parts: list[PartInfo], lights: dict[str, st
                 known = ", ".join(sorted({p.semantic_class for p in parts}))
                 raise InputError(f"{item.parts!r} matches no part (parts' classes: {known})", source=src,
                                  field=f"randomizers.{name}.{i}.parts")
+    for i, item in enumerate(recipe.randomizers.poses):
+        for p in parts:
+            if not p.posable and matches(item.parts, p.path, p.semantic_class):
+                raise InputError(f"{p.path} is not transformable (not a UsdGeom.Xformable), so it cannot be posed",
+                                 source=src, field=f"randomizers.poses.{i}.parts")
     names = {light.name for light in recipe.lights}
     for i, item in enumerate(recipe.randomizers.lights):
         if item.light is None:
@@ -342,6 +407,7 @@ def _apply_part(stage: Usd.Stage, part: PartSpec) -> None:
         set_trs(prim, pose.position or t, pose.rotation or r, pose.scale or s)
     img = UsdGeom.Imageable(prim)
     img.CreateVisibilityAttr(UsdGeom.Tokens.inherited if part.visible else UsdGeom.Tokens.invisible)
+    label_part(prim, part.semantic_class)
     inputs = part.material.inputs()
     if inputs:
         for shader in preview_surfaces(prim):
@@ -349,6 +415,13 @@ def _apply_part(stage: Usd.Stage, part: PartSpec) -> None:
                 typ = Sdf.ValueTypeNames.Color3f if name == "diffuseColor" else Sdf.ValueTypeNames.Float
                 shader.CreateInput(name, typ).Set(Gf.Vec3f(*value) if name == "diffuseColor" else float(value))
     _apply_physics(stage, prim, part)
+
+
+def label_part(prim: Usd.Prim, semantic: str) -> None:
+    """Author the part's class (the recipe's, from the FrameSpec) where USD semantics lack or differ from it,
+    so Replicator's annotators in Kit label unlabelled CAD twins as the standalone renderer does."""
+    if semantic_class(prim) != semantic:
+        set_semantic_class(prim, semantic)
 
 
 def set_trs(prim: Usd.Prim, t, r, s) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 
 import numpy as np
 from pxr import Usd, UsdGeom
@@ -49,9 +50,17 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
 
     apply_frame(stage, spec)
     hidden = [re.escape(p.path) + "(/.*)?$" for p in spec.parts if not p.visible]
-    builder = newton.ModelBuilder()
-    builder.default_shape_cfg.gap = cfg.contact_gap
-    result = builder.add_usd(stage, ignore_paths=hidden)
+    # Simulate in the stage's own units and up axis (no rotation of the scene: rest poses map straight
+    # back); gravity, contact gap and rest thresholds are metres and seconds, converted to stage units.
+    mpu = float(UsdGeom.GetStageMetersPerUnit(stage))
+    up = 1 if UsdGeom.GetStageUpAxis(stage) == UsdGeom.Tokens.y else 2
+    gravity = [0.0, 0.0, 0.0]
+    gravity[up] = -9.81 / mpu
+    builder = newton.ModelBuilder(up_axis="Y" if up == 1 else "Z", gravity=tuple(gravity))
+    builder.default_shape_cfg.gap = cfg.contact_gap / mpu
+    with warnings.catch_warnings():  # "non-unit linear units are not supported": converted above
+        warnings.filterwarnings("ignore", message=".*non-unit linear units.*")
+        result = builder.add_usd(stage, ignore_paths=hidden, apply_up_axis_from_stage=True)
     bodies = {path: i for path, i in result["path_body_map"].items()}
     device = "cuda:0" if cfg.device == "cuda" or (cfg.device == "auto" and wp.is_cuda_available()) else "cpu"
     model = builder.finalize(device=device)
@@ -73,7 +82,8 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
     resting = np.zeros(len(index), bool)
     step = -1
     reference = state.body_q.numpy()[index]
-    floor = min((reference[:, 2].min() if len(index) else 0.0), 0.0) - 1.0  # below anything it could rest on
+    # below anything it could rest on: a metre under the lowest part (or the origin)
+    floor = min((reference[:, up].min() if len(index) else 0.0), 0.0) - 1.0 / mpu
     for step in range(steps):
         state.clear_forces()
         pipeline.collide(state, contacts)
@@ -85,7 +95,7 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
             turned = 2 * np.arccos(np.clip(np.abs(np.sum(now[:, 3:] * reference[:, 3:], axis=1)), 0, 1))
             reference = now
             limit = cfg.rest_speed * cfg.rest_time
-            resting = (moved < limit) & (turned < limit)
+            resting = (moved * mpu < limit) & (turned < limit)
             if resting.all():
                 break
     final = state.body_q.numpy()
@@ -96,7 +106,7 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
             updated.append(part)
             continue
         k = parts.index(part)
-        if final[bodies[part.path]][2] < floor:  # fell through every collider: not in the scene any more
+        if final[bodies[part.path]][up] < floor:  # fell through every collider: not in the scene any more
             log.warning("%s fell through the colliders while settling; hidden in this frame", part.path)
             updated.append(part.model_copy(update={"visible": False, "drop_pose": part.pose, "at_rest": False}))
             continue

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 from pxr import Usd, UsdGeom
 
-from wearforge.twin_reader import CameraState, MeshGeometry
+from wearforge.twin_reader import TIME, CameraState, label_bound
 from wearforge.labels import (BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, UNLABELLED, LabelSpace,  # noqa: F401
                               defect_labels)
-from wearforge.wear.defects import DEFECT_CLASSES
 
 
 def _extent(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -101,15 +100,13 @@ def _sem_labels(space: LabelSpace, ids: set[int]) -> dict[str, dict[str, str]]:
 
 
 def _bbox3d(space: LabelSpace, stage: Usd.Stage, ids: list[int], occlusion: dict[int, float]) -> dict:
-    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
-    xf = UsdGeom.XformCache(Usd.TimeCode.Default())
+    cache = UsdGeom.BBoxCache(TIME, [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+    xf = UsdGeom.XformCache(TIME)
     data = np.zeros(len(ids), BBOX3D_DTYPE)
     for row, i in enumerate(ids):
-        prim = stage.GetPrimAtPath(space.instance_paths[i - 2])
-        rng = cache.ComputeUntransformedBound(prim).ComputeAlignedRange()
-        lo, hi = rng.GetMin(), rng.GetMax()
-        # row-vector convention, as Replicator reports USD matrices
-        transform = np.array(xf.GetLocalToWorldTransform(prim), dtype=np.float32)
+        # row-vector convention, as Replicator reports USD matrices; point instances have no prim
+        lo, hi, transform = label_bound(stage, space.meshes, space.instance_paths[i - 2], xf, cache)
+        transform = transform.astype(np.float32)
         data[row] = (space.instance_to_semantic[i], *lo, *hi, transform, occlusion[i])
     return {"data": data, "idToLabels": _sem_labels(space, {int(space.instance_to_semantic[i]) for i in ids}),
             "primPaths": [space.instance_paths[i - 2] for i in ids]}
@@ -117,7 +114,7 @@ def _bbox3d(space: LabelSpace, stage: Usd.Stage, ids: list[int], occlusion: dict
 
 def camera_params(stage: Usd.Stage, camera: CameraState, resolution: tuple[int, int]) -> dict:
     """Replicator's camera_params annotator (USD row-vector matrices, flattened to 16 values)."""
-    gf = UsdGeom.Camera(stage.GetPrimAtPath(camera.path)).GetCamera(Usd.TimeCode.Default())
+    gf = UsdGeom.Camera(stage.GetPrimAtPath(camera.path)).GetCamera(TIME)
     view = np.array(gf.transform.GetInverse(), dtype=np.float64).ravel()
     proj = np.array(gf.frustum.ComputeProjectionMatrix(), dtype=np.float64).ravel()
     return {

@@ -9,7 +9,7 @@ from pxr import Usd
 from wearforge.framespec import FrameSpec
 from wearforge.render.annotations import LabelSpace, annotate, annotate_defects
 from wearforge.render.mitsuba_backend import MitsubaBackend
-from wearforge.twin_reader import read_frame_state, read_geometry
+from wearforge.twin_reader import assign_parts, read_frame_state, read_geometry
 from wearforge.wear.twin_stacks import WearTextures
 from wearforge.render.mitsuba_backend import LabelBuffers
 from wearforge.sensor import apply_sensor, distortion_maps, remap
@@ -25,6 +25,7 @@ class StandaloneRenderer:
         self.exposure = exposure
         self.meshes = read_geometry(stage)
         self.labels = LabelSpace(self.meshes)
+        self._parts: dict[str, str] | None = None
         self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth)
         # shares the mesh list with the backend: a UV fallback replaces entries for both
         self.wear = WearTextures(self.meshes, up_vector(stage))
@@ -33,9 +34,18 @@ class StandaloneRenderer:
     def variant(self) -> str:
         return self.backend.variant
 
+    def _adopt_parts(self, spec: FrameSpec) -> None:
+        """Parts and classes come from the FrameSpec (the recipe's classes win over USD labels)."""
+        parts = {p.path: p.semantic_class for p in spec.parts}
+        if parts != self._parts:
+            self._parts = parts
+            assign_parts(self.meshes, parts)
+            self.labels = LabelSpace(self.meshes)
+
     def render(self, spec: FrameSpec) -> dict:
         """Annotator payloads for one frame, plus 'frame_spec' and 'timing'."""
         t0 = time.perf_counter()
+        self._adopt_parts(spec)
         apply_frame(self.stage, spec)
         res = (int(spec.render.resolution[0]), int(spec.render.resolution[1]))
         state = read_frame_state(self.stage, self.meshes, spec.camera.path)

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
 from wearforge.color import srgb_to_linear
@@ -75,7 +74,7 @@ class MitsubaBackend:
 
     # -------------------------------------------------------------------------------- building
     def _signature_of(self, state: FrameState, resolution: tuple[int, int], stacks: dict) -> tuple:
-        mats = tuple((tuple(sorted((k, v) for k, v in m.textures.items())), m.opacity < 1.0,
+        mats = tuple((tuple(sorted((k, v) for k, v in m.textures.items())), m.opacity < 1.0, m.vertex_color,
                       any(c > 0 for c in m.emissive), stacks[i].resolution if i in stacks else 0)
                      for i, m in enumerate(state.materials))
         lights = tuple((l.path, l.type, l.texture) for l in _one_dome(state.lights))  # noqa: E741
@@ -130,6 +129,8 @@ class MitsubaBackend:
         if has_uv:
             # Mitsuba's v runs down the image, USD's t up it.
             _set_buffer(p, "vertex_texcoords", np.stack([geo.uvs[:, 0], 1.0 - geo.uvs[:, 1]], -1))
+        if geo.colors is not None:
+            mesh.add_attribute("vertex_color", 3, np.ascontiguousarray(geo.colors, np.float32).ravel().tolist())
         p.update()
         return mesh
 
@@ -158,12 +159,16 @@ class MitsubaBackend:
                 "clearcoat": float(mat.clearcoat), "clearcoat_gloss": float(1.0 - mat.clearcoat_roughness)}}
             return {"type": "mask", "opacity": float(mat.opacity), "bsdf": bsdf} if mat.opacity < 1.0 else bsdf
         bsdf = {"type": "principled",
-                "base_color": self._texture_or(mat, "base_color", {"type": "rgb", "value": list(mat.base_color)}),
+                "base_color": ({"type": "mesh_attribute", "name": "vertex_color"} if mat.vertex_color else
+                               self._texture_or(mat, "base_color", {"type": "rgb", "value": list(mat.base_color)})),
                 "metallic": self._texture_or(mat, "metallic", mat.metallic),
                 "roughness": self._texture_or(mat, "roughness", max(mat.roughness, 0.02)),
                 "eta": max(float(mat.ior), 1.0001),
                 "clearcoat": float(mat.clearcoat),
                 "clearcoat_gloss": float(1.0 - mat.clearcoat_roughness)}
+        normal = _normal_map(mat)
+        if normal is not None:  # tangent space, OpenGL convention (+y along +t), as UsdPreviewSurface wants
+            bsdf = {"type": "normalmap", "normalmap": {**self._bitmap(normal), "wrap_mode": "repeat"}, "bsdf": bsdf}
         if mat.opacity < 1.0:
             return {"type": "mask", "opacity": float(mat.opacity), "bsdf": bsdf}
         return bsdf
@@ -174,9 +179,10 @@ class MitsubaBackend:
 
     def _texture_or(self, mat: MaterialState, name: str, fallback):
         tex = mat.textures.get(name)
-        if tex is None:
+        data = _load_texture(tex) if tex is not None else None
+        if data is None:
             return fallback
-        return {"type": "bitmap", "bitmap": self.mi.Bitmap(_load_texture(tex)), "raw": True,
+        return {"type": "bitmap", "bitmap": self.mi.Bitmap(data), "raw": True,
                 "filter_type": "bilinear", "wrap_mode": "repeat"}
 
     def _light(self, light: LightState) -> dict:
@@ -196,8 +202,8 @@ class MitsubaBackend:
             rot = np.eye(4)
             rot[:3, :3] = m[:3, :3] / np.linalg.norm(m[:3, :3], axis=0)
             return {"type": "directional", "to_world": _t(mi, rot @ _FLIP_Z), "irradiance": rgb}
-        if light.texture:
-            data = _load_texture(Texture(light.texture, "rgb", False))
+        data = _load_texture(Texture(light.texture, "rgb", False, light.path)) if light.texture else None
+        if data is not None:
             rot = np.eye(4)
             rot[:3, :3] = m[:3, :3] / np.linalg.norm(m[:3, :3], axis=0)
             if light.z_up:  # Mitsuba's lat-long pole is +Y; a Z-up stage wants it along +Z
@@ -255,7 +261,9 @@ class MitsubaBackend:
                 put(prefix + "clearcoat.value", mat.clearcoat, float)
                 put(prefix + "clearcoat_gloss.value", 1.0 - mat.clearcoat_roughness, float)
                 continue
-            if "base_color" not in mat.textures:
+            if _normal_map(mat) is not None:
+                prefix += "nested_bsdf."
+            if "base_color" not in mat.textures and not mat.vertex_color:
                 put(prefix + "base_color.value", mat.base_color, lambda v: mi.Color3f(*v))
             for name, value in (("metallic", mat.metallic), ("roughness", max(mat.roughness, 0.02))):
                 if name not in mat.textures:
@@ -292,7 +300,7 @@ class MitsubaBackend:
             rot = np.eye(4)
             rot[:3, :3] = m[:3, :3] / np.linalg.norm(m[:3, :3], axis=0)
             put(f"{k}.to_world", rot @ _FLIP_Z, lambda v: _t(mi, v))
-        elif light.texture:
+        elif light.texture and _load_texture(Texture(light.texture, "rgb", False, light.path)) is not None:
             put(f"{k}.scale", float(np.mean(light.radiance)), float)
         else:
             put(f"{k}.radiance.value", light.radiance, rgb)
@@ -438,17 +446,17 @@ def _token(value) -> bytes:
 
 
 @lru_cache(maxsize=64)
-def _load_texture(tex: Texture) -> np.ndarray:
-    """Image file -> float32 (H, W, C) linear values for one texture input."""
-    img = cv2.imread(tex.path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise FileNotFoundError(f"texture not readable: {tex.path}")
-    if img.ndim == 3:
-        img = img[..., [2, 1, 0, 3][: img.shape[2]]] if img.shape[2] >= 3 else img
-    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(img.dtype, 1.0)
-    data = img.astype(np.float32) / scale
-    if data.ndim == 2:
-        data = data[..., None]
+def _load_texture(tex: Texture) -> np.ndarray | None:
+    """Image file -> float32 (H, W, C) linear values for one texture input; None (with one warning naming
+    the file and material) when it cannot be decoded. Mitsuba's own loader reads EXR, HDR, PNG (8/16-bit),
+    JPEG, TGA, BMP, PFM and PPM; TIFF goes through tifffile."""
+    try:
+        data, eight_bit = _read_image(tex.path)
+    except Exception as exc:  # any decoder failure: the material renders with its fallback value
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        log.warning("texture %s of %s cannot be read (%s); using the material's fallback value",
+                    tex.path, tex.material or "a material", reason)
+        return None
     channel = {"r": 0, "g": 1, "b": 2, "a": 3}.get(tex.channel)
     if channel is not None and data.shape[2] > channel:
         data = data[..., channel:channel + 1]
@@ -456,6 +464,35 @@ def _load_texture(tex: Texture) -> np.ndarray:
         data = np.repeat(data, 3, axis=2)
     elif data.shape[2] > 3:
         data = data[..., :3]
-    if tex.srgb and channel is None:
+    # sourceColorSpace 'auto' follows Hydra: 8-bit colour images are sRGB, float and 16-bit ones linear
+    srgb = tex.srgb if tex.srgb is not None else (eight_bit and channel is None)
+    if srgb and channel is None:
         data = srgb_to_linear(data)
-    return np.ascontiguousarray(data)
+    return np.ascontiguousarray(data, np.float32)
+
+
+def _normal_map(mat: MaterialState) -> np.ndarray | None:
+    """The material's readable normal map (RGB in [0, 1]), or None."""
+    tex = mat.textures.get("normal")
+    return _load_texture(tex) if tex is not None else None
+
+
+def _read_image(path: str) -> tuple[np.ndarray, bool]:
+    """(H, W, C) float32 values as stored (no colour conversion) and whether the file is 8-bit."""
+    if path.lower().endswith((".tif", ".tiff")):
+        import tifffile
+
+        img = np.asarray(tifffile.imread(path))
+        if img.ndim == 3 and img.shape[0] in (1, 2, 3, 4) and img.shape[-1] > 4:
+            img = np.moveaxis(img, 0, -1)  # planar storage
+        eight_bit = img.dtype == np.uint8
+        if np.issubdtype(img.dtype, np.integer):
+            img = img.astype(np.float32) / float(np.iinfo(img.dtype).max)
+        img = img.astype(np.float32)
+        return (img[..., None] if img.ndim == 2 else img), eight_bit
+    mi = mitsuba()
+    bitmap = mi.Bitmap(path)
+    eight_bit = bitmap.component_format() == mi.Struct.Type.UInt8
+    # same encoding out as in: the colour space is decided from the material, not the file's tag
+    data = np.array(bitmap.convert(bitmap.pixel_format(), mi.Struct.Type.Float32, bitmap.srgb_gamma()), np.float32)
+    return (data[..., None] if data.ndim == 2 else data), eight_bit

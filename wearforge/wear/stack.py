@@ -180,10 +180,26 @@ def _layer(res: int, dev: str) -> Layer:
     return out
 
 
+def lengths_in_object_units(defect: str, params: dict[str, float], meters_per_unit: float) -> dict[str, float]:
+    """Wear lengths are metres; kernels work in the mesh's object units (``meters_per_unit`` of them)."""
+    if meters_per_unit == 1.0:
+        return dict(params)
+    from wearforge.wear.defects import param_docs
+
+    out = dict(params)
+    for name, (default, doc) in param_docs(defect).items():
+        if "object units" in doc:
+            out[name] = float(out.get(name, default)) / meters_per_unit
+    return out
+
+
 def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                 up: np.ndarray = np.array([0.0, 0.0, 1.0]), dev: str | None = None,
-                keep_device: bool = False) -> WearStack:
+                keep_device: bool = False, meters_per_unit: float = 1.0) -> WearStack:
     """Grow ``layers`` (bottom to top) on ``clean``; deterministic for the same inputs and seeds.
+
+    ``meters_per_unit``: metres per object unit of the mesh (the stage's metersPerUnit times the
+    mesh's world scale); layer lengths are metres whatever the twin's units.
 
     ``keep_device`` also returns the textures as RGBA8 Warp arrays on the device, ready for RTX
     (``omni.ui.DynamicTextureProvider.set_bytes_data_from_gpu``) without a trip through host memory.
@@ -206,7 +222,7 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     for index, spec in enumerate(layers):
         for arr in (out.mask, out.height, out.occ):
             arr.zero_()
-        run_defect(spec.type, spec.params, spec.seed, ctx)
+        run_defect(spec.type, lengths_in_object_units(spec.type, spec.params, meters_per_unit), spec.seed, ctx)
         wp.launch(_compose, dim=(res, res), inputs=[out, DEFECT_CLASSES.index(spec.type) + 1, index, mat, cls, inst],
                   device=dev)
         if DEFECTS[spec.type].REGIONS:

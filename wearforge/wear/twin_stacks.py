@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from wearforge.framespec import FrameSpec
-from wearforge.twin_reader import FrameState, MeshGeometry
+from wearforge.twin_reader import FrameState, MeshGeometry, assign_parts
 from wearforge.wear import CleanMaterial, LayerSpec, WearStack, bake, build_stack, check_uvs, triangle_atlas
 
 log = logging.getLogger("wearforge.wear")
@@ -27,11 +27,12 @@ class WearTextures:
         self.meshes = meshes
         self.up = np.asarray(up, float)
         self.occlusion_resolution = occlusion_resolution
-        self._bakes: dict[tuple[int, int], object] = {}
+        self._bakes: dict[tuple, object] = {}
         self._checked: set[int] = set()
+        self._parts: dict[str, str] | None = None
 
     def meshes_of(self, part_path: str) -> list[int]:
-        return [i for i, m in enumerate(self.meshes) if m.label_path == part_path]
+        return [i for i, m in enumerate(self.meshes) if m.part_path == part_path]
 
     def ensure_uvs(self, index: int) -> bool:
         """Replace the mesh's UVs by a per-triangle atlas when they are unusable; True if it changed."""
@@ -51,7 +52,8 @@ class WearTextures:
         return True
 
     def bake_of(self, index: int, resolution: int):
-        key = (index, resolution)
+        # instances of one prototype share their local geometry, hence their bake
+        key = (self.meshes[index].source or index, resolution)
         if key not in self._bakes:
             geo = self.meshes[index]
             normals = geo.normals if geo.normals is not None else _vertex_normals(geo)
@@ -63,20 +65,30 @@ class WearTextures:
         """Stacks for every mesh of every part with wear layers; also whether geometry changed."""
         out: dict[int, WearStack] = {}
         changed = False
+        parts = {p.path: p.semantic_class for p in spec.parts}
+        if parts != self._parts:  # wear selects meshes by the FrameSpec's parts, in both homes
+            assign_parts(self.meshes, parts)
+            self._parts = parts
         for part in spec.parts:
             if not part.visible or part.wear is None or not part.wear.layers:
                 continue
-            for k, index in enumerate(self.meshes_of(part.path)):
+            bodies: dict[tuple, int] = {}  # a gprim (per instance): its subsets share one pattern, no seams
+            for index in self.meshes_of(part.path):
+                m = self.meshes[index]
+                k = bodies.setdefault((m.prim_path, m.instancer), len(bodies))
                 changed |= self.ensure_uvs(index)
                 mat = state.materials[index]
                 clean = CleanMaterial(tuple(mat.base_color), float(mat.metallic), float(mat.roughness))
                 rot = state.matrices[index][:3, :3]
                 up_object = np.linalg.solve(rot, self.up)  # world up expressed in the mesh's frame
-                # each mesh of a part gets its own pattern, reproducibly
+                # wear lengths are metres: the stage's unit times the mesh's world scale (a cm stage, a
+                # millimetre CAD part scaled by 0.001 under an Xform...)
+                meters_per_unit = state.camera.meters_per_unit * abs(np.linalg.det(rot)) ** (1.0 / 3.0)
+                # each gprim (and each instance) of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
                 out[index] = build_stack(self.bake_of(index, part.wear.resolution), clean, layers, up_object,
-                                         keep_device=self.keep_device)
+                                         keep_device=self.keep_device, meters_per_unit=meters_per_unit)
         return out, changed
 
 
