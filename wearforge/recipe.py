@@ -382,6 +382,10 @@ class OutputConfig(_Model):
                                                   "stream (live, to a consumer).")
     contact_sheet: int = Field(default=8, ge=0, le=64, description="Frames in contact_sheet.png; 0 = none.")
     overwrite: bool = Field(default=False, description="Start over in a folder that holds another recipe's frames.")
+    shard_frames: int = Field(default=8, ge=1, le=100_000,
+                              description="Consecutive frames per shard, the unit of work a worker renders and commits "
+                                          "atomically; independent of the worker count (keep it for a folder's "
+                                          "lifetime: resuming needs the same value).")
     coco: CocoOptions = Field(default_factory=CocoOptions, description="COCO options.")
     yolo: YoloOptions = Field(default_factory=YoloOptions, description="YOLO options.")
     webdataset: WebDatasetOptions = Field(default_factory=WebDatasetOptions, description="WebDataset options.")
