@@ -274,77 +274,105 @@ def mitsuba_threads(workers: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------- local workers
-_RUNNER: ShardRunner | None = None
-_EVENTS = None
+def _worker_main(worker: int, conn, recipe: Recipe, out: Path, threads: int) -> None:
+    """A worker process: build a ShardRunner once, then render the shards the parent sends until None."""
+    try:
+        import drjit
 
-
-def _init_worker(recipe: Recipe, out: Path, events, counter, threads: int) -> None:
-    global _RUNNER, _EVENTS
-    import drjit
-
-    drjit.set_thread_count(threads)
-    with counter.get_lock():
-        counter.value += 1
-        worker = counter.value
-    _EVENTS = events
-    _RUNNER = ShardRunner(recipe, out, worker)
-
-
-def _run_shard(job: ShardJob) -> tuple[int, dict[str, float], str]:
-    assert _RUNNER is not None
-    _EVENTS.put(("start", _RUNNER.worker, job.shard))
-    timing = _RUNNER.run(job, lambda i: _EVENTS.put(("frame", _RUNNER.worker, i)))
-    return job.shard, timing, _RUNNER.variant
+        drjit.set_thread_count(threads)  # workers share the cores instead of each taking all of them
+        runner = ShardRunner(recipe, out, worker)
+        conn.send(("ready", None))
+        while (job := conn.recv()) is not None:
+            conn.send(("start", job.shard))
+            timing = runner.run(job, lambda i: conn.send(("frame", i)))
+            conn.send(("done", (job.shard, timing, runner.variant)))
+        runner.close()
+    except InputError as exc:
+        conn.send(("input", str(exc)))
+    except RunError as exc:
+        conn.send(("error", str(exc)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which prints one message
+        conn.send(("error", f"worker {worker} failed: {type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
 
 
 def _run_local(recipe: Recipe, out: Path, jobs: list[ShardJob], workers: int, frame_done: Callable[[int], None]):
-    """Shards on ``workers`` spawned processes; returns (timings, variant). A failure stops the queue."""
+    """Shards on ``workers`` spawned processes, one shard at a time each; returns (timings, variant).
+
+    Each worker talks to the parent over its own pipe, so a worker killed at any moment (even with -9)
+    cannot leave a shared queue locked: the others carry on, only the shard it was rendering is lost.
+    A frame that fails stops the handing out of shards; shards already running finish and commit.
+    """
     import multiprocessing as mp
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing.connection import wait
 
     ctx = mp.get_context("spawn")  # fork would copy Mitsuba's and Warp's threads and device state
-    events, counter = ctx.Queue(), ctx.Value("i", 0)
-    in_flight: dict[int, int] = {}
-
-    def drain() -> None:
-        while True:
-            kind, worker, value = events.get()
-            if kind == "stop":
-                return
-            if kind == "start":
-                in_flight[value] = worker
-            else:
-                frame_done(value)
-
-    reader = threading.Thread(target=drain, name="wearforge-progress", daemon=True)
-    reader.start()
+    pending = list(jobs)
+    procs, conns = {}, {}
+    for w in range(1, min(workers, len(jobs)) + 1):
+        parent_end, child_end = ctx.Pipe()
+        procs[w] = ctx.Process(target=_worker_main, args=(w, child_end, recipe, out, mitsuba_threads(workers)),
+                               name=f"wearforge-worker-{w}", daemon=True)
+        procs[w].start()
+        child_end.close()
+        conns[w] = parent_end
+    current: dict[int, int] = {}
+    lost: list[tuple[int, int | None, int | None]] = []
+    errors: list[tuple[str, str]] = []
     totals: dict[str, float] = {}
     variant = ""
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=_init_worker,
-                               initargs=(recipe, out, events, counter, mitsuba_threads(workers)))
+
+    def dispatch(w: int) -> None:
+        conns[w].send(pending.pop(0) if pending and not errors else None)
+
+    alive = set(procs)
     try:
-        futures = {pool.submit(_run_shard, job): job.shard for job in jobs}
-        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failure = next((f for f in finished if f.exception() is not None), None)
-        if failure is not None:
-            pool.shutdown(wait=True, cancel_futures=True)  # shards already running finish and commit
-        ok = [f for f in futures if not f.cancelled() and f.exception() is None]
-        for f in ok:
-            _, timing, variant = f.result()
-            for k, v in timing.items():
-                totals[k] = totals.get(k, 0.0) + v
-        if failure is not None:
-            exc = failure.exception()
-            if isinstance(exc, BrokenProcessPool):
-                lost = sorted(futures[f] for f in futures if f not in ok)
-                raise RunError(f"a worker process died (killed or out of memory); shards {_ranges(lost)} are not "
-                               "committed, the others are kept: run the same command again to finish") from None
-            raise exc
+        while alive:
+            wait([conns[w] for w in alive] + [procs[w].sentinel for w in alive])
+            for w in sorted(alive):
+                dead = False
+                try:
+                    while conns[w].poll():
+                        kind, value = conns[w].recv()
+                        if kind == "ready":
+                            dispatch(w)
+                        elif kind == "start":
+                            current[w] = value
+                        elif kind == "frame":
+                            frame_done(value)
+                        elif kind == "done":
+                            current.pop(w, None)
+                            variant = value[2]
+                            for k, v in value[1].items():
+                                totals[k] = totals.get(k, 0.0) + v
+                            dispatch(w)
+                        else:  # "error" / "input": that shard is not committed
+                            current.pop(w, None)
+                            errors.append((kind, value))
+                except (EOFError, OSError):
+                    dead = True
+                if dead or not procs[w].is_alive():
+                    procs[w].join()
+                    alive.discard(w)
+                    if w in current or procs[w].exitcode not in (0, None):
+                        lost.append((w, current.pop(w, None), procs[w].exitcode))
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        events.put(("stop", 0, 0))
-        reader.join(timeout=10)
+        for w, proc in procs.items():
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+    if errors:
+        kind, message = errors[0]
+        raise (InputError(message) if kind == "input" else RunError(message))
+    if lost:
+        shards = sorted({s for _, s, _ in lost if s is not None} | {j.shard for j in pending})
+        w, _, code = lost[0]
+        how = f"signal {-code}" if code and code < 0 else f"exit status {code}"
+        lost_text = f"shards {_ranges(shards)} are not committed, every other shard is" if shards else \
+            "no shard was lost"
+        raise RunError(f"worker process {w} died ({how}; killed or out of memory); {lost_text}: run the same "
+                       "command again to finish")
     return totals, variant
 
 
