@@ -266,4 +266,4 @@ def test_a_failing_frame_names_itself_and_keeps_the_committed_shards(tmp_path, m
     with pytest.raises(RunError, match=r"frame 3 \(shard 1\) failed on worker 0: RuntimeError: out of device memory"):
         generate(load_recipe(write(tmp_path / "tiny.yaml", data)))
     manifest = json.loads((tmp_path / "out" / "coco" / "manifest.json").read_text())
-    assert manifest["frames"] == [0, 1]  # shard 0 committed and merged; shard 1 not
+    assert manifest["frames"] == [0, 1, 2]  # finished frames are committed and merged; frame 3 is not
