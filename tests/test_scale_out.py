@@ -267,3 +267,27 @@ def test_a_failing_frame_names_itself_and_keeps_the_committed_shards(tmp_path, m
         generate(load_recipe(write(tmp_path / "tiny.yaml", data)))
     manifest = json.loads((tmp_path / "out" / "coco" / "manifest.json").read_text())
     assert manifest["frames"] == [0, 1, 2]  # finished frames are committed and merged; frame 3 is not
+
+
+# --------------------------------------------------------------------------- Ray
+@pytest.mark.slow
+def test_local_ray_with_two_actors_gives_the_same_bytes(reference, tmp_path):
+    pytest.importorskip("ray")
+    result = generate(load_recipe(write(tmp_path / "tiny.yaml", tiny(tmp_path / "out"))), workers=2,
+                      ray_address="local")
+    assert result.workers == 2 and result.frames == 6
+    same_tree(reference, tmp_path / "out")
+
+
+def test_ray_unreachable_or_missing_is_one_message(tmp_path, monkeypatch):
+    import socket
+
+    recipe = write(tmp_path / "tiny.yaml", tiny(tmp_path / "out"))
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, err = run_cli("generate", str(recipe), "--ray-address", f"127.0.0.1:{port}")
+    assert code == 2 and "cannot reach a Ray cluster" in err and "Traceback" not in err
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(InputError, match=r"pip install 'wearforge\[ray\]'"):
+        generate(load_recipe(recipe), ray_address="local")

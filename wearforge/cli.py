@@ -91,10 +91,12 @@ def generate(
     writer: Annotated[Optional[list[str]], typer.Option("--writer", "-w", help="Writer to run (repeatable): basic, coco, yolo, webdataset, stream.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in a folder holding another recipe's frames.")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", help=_default_workers_help(), show_default=False)] = None,
-    ray: Annotated[Optional[str], typer.Option("--ray", metavar="[ADDRESS]", flag_value="local", is_flag=False,
-                                               help="Run shards as Ray tasks: on a Ray cluster at ADDRESS (host:port, "
-                                                    "or 'auto'), or, without ADDRESS, on a local Ray instance with "
-                                                    "--workers actors. Needs pip install 'wearforge[ray]'.")] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Run shards as Ray tasks on warm actors: a private local Ray "
+                                                    "instance with --workers actors, or the cluster of --ray-address. "
+                                                    "Needs pip install 'wearforge[ray]'.")] = False,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", metavar="ADDRESS",
+                                                       help="Ray cluster to join (host:port, or 'auto' for the one "
+                                                            "this node belongs to); implies --ray.")] = None,
     shards: Annotated[Optional[str], typer.Option("--shards", metavar="K/N",
                                                   help="Render only the shards whose index % N == K (one task of N, "
                                                        "e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); finish "
@@ -128,7 +130,7 @@ def generate(
         task = bar.add_task("frames", total=r.frames)
         try:
             result = run(r, progress=lambda done, total: bar.update(task, completed=done, total=total),
-                         workers=workers, shards=select, ray_address=ray)
+                         workers=workers, shards=select, ray_address=ray_address or ("local" if ray else None))
         except RunError as exc:
             bar.stop()
             err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
