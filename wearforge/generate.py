@@ -395,6 +395,9 @@ def generate(recipe: Recipe, progress=None, workers: int = 1, shards: tuple[int,
     if workers > 1 and "stream" in recipe.output.writers:
         raise InputError("the live stream needs all frames in one process: use --workers 1 or drop the stream "
                          "writer", field="output.writers")
+    if shards is not None and recipe.output.overwrite:
+        raise InputError("output.overwrite with --shards would let each task delete the others' shards; clear the "
+                         "folder once before submitting the tasks", field="output.overwrite")
     out = prepare_output(Path(recipe.output.dir))
     check_resume(recipe, out)
     if shards is None:
