@@ -197,7 +197,8 @@ class ShardRunner:
         self.stage = open_twin(recipe)
         self.scene = read_scene(recipe, self.stage)
         self.renderer = StandaloneRenderer(self.stage, variant=recipe.render.variant,
-                                           max_depth=recipe.render.max_depth, exposure=recipe.render.exposure)
+                                           max_depth=recipe.render.max_depth, exposure=recipe.render.exposure,
+                                           denoise=recipe.render.denoise)
         self.writers = make_writers(recipe, out, stream=stream)
         self.files = {w.name: w for w in self.writers if isinstance(w, FileWriter)}
         self.live = [w for w in self.writers if not isinstance(w, FileWriter)]

@@ -331,6 +331,9 @@ class RenderConfig(_Model):
         default="auto", description="Mitsuba variant family; auto picks CUDA, then LLVM, then scalar."
     )
     exposure: float = Field(default=0.0, description="Camera exposure compensation, EV, for the whole run.")
+    denoise: bool = Field(default=False, description="Denoise the RGB with Intel Open Image Denoise (pyoidn), guided "
+                                                     "by albedo and normal AOVs: fewer spp for the same quality "
+                                                     "(see docs/benchmarks.md). Labels are unaffected.")
 
     @field_validator("resolution")
     @classmethod
