@@ -1,19 +1,21 @@
-"""Frames per second of a whole run (start-up, rendering, writing, merge) with 1 vs N local workers and Ray.
+"""Frames per second of a whole `wearforge generate` command with 1 process vs N local workers vs Ray.
 
     .venv/bin/python benchmarks/throughput.py [--runs 3] [--frames 16] [--size 160 120] [--spp 16]
 
-Each configuration renders the demo recipe (all four file writers) into a fresh folder; the figure is the
-median over --runs of frames / wall seconds of `generate`, and of the steady state (frames after each
-worker's first shard, from the workers' own timers is not comparable across processes, so the wall clock of
-the whole call is what is reported). The peer is the single-process run measured in the same session.
-Every configuration's dataset is checked to be byte-identical to the single-process one.
+Each configuration runs the command as a user would (a fresh process: imports, twin, kernels, rendering,
+writing, merge) on the demo recipe with all four file writers into a fresh folder; the figure is the median
+over --runs of frames / wall seconds. The configurations are interleaved within each run so that load from
+other processes hits all of them alike; the peer is the single-process run of the same session. Every
+configuration's dataset is checked to be byte-identical to the single-process one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -24,8 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.render_frame import machine  # noqa: E402
-from wearforge.generate import generate  # noqa: E402
-from wearforge.recipe import load_recipe  # noqa: E402
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -33,13 +33,15 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def run(config: str, workers: int, args, tmp: Path, k: int) -> tuple[float, Path]:
-    out = tmp / f"{config}-{k}"
-    recipe = load_recipe(ROOT / "recipes" / "demo.yaml", [
-        f"render.resolution=[{args.size[0]}, {args.size[1]}]", f"render.spp={args.spp}", f"frames={args.frames}",
-        f"output.dir={json.dumps(str(out))}", "output.writers=[basic, coco, yolo, webdataset]",
-        f"output.shard_frames={args.shard_frames}", "output.contact_sheet=4"])
+    out = tmp / f"run{k}-{config.replace(' ', '_').replace(',', '')}"
+    command = [sys.executable, "-m", "wearforge", "generate", str(ROOT / "recipes" / "demo.yaml"),
+               "--frames", str(args.frames), "--out", str(out), "--workers", str(workers),
+               "--set", f"render.resolution=[{args.size[0]}, {args.size[1]}]", "--set", f"render.spp={args.spp}",
+               "--set", "output.writers=[basic, coco, yolo, webdataset]", "--set", "output.contact_sheet=4",
+               "--set", f"output.shard_frames={args.shard_frames}"] + (["--ray"] if config.startswith("ray") else [])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
-    generate(recipe, workers=workers, ray_address="local" if config.startswith("ray") else None)
+    subprocess.run(command, env=env, check=True, capture_output=True)
     return args.frames / (time.perf_counter() - t0), out
 
 
@@ -71,6 +73,9 @@ def main() -> None:
     base = statistics.median(rates[configs[0][0]])
     result = {"machine": machine(), "args": vars(args), "frames_per_s": {c: statistics.median(r) for c, r in rates.items()},
               "runs": rates}
+    load = os.getloadavg()
+    result["load_average_at_end"] = load
+    print(f"\nload average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     print(f"\n{args.frames} frames of the demo recipe at {args.size[0]}x{args.size[1]}, {args.spp} spp; "
           f"median of {args.runs} runs; {machine()}")
     print("| configuration | frames/s | vs 1 process |\n|---|---|---|")

@@ -431,7 +431,9 @@ def generate(recipe: Recipe, progress=None, workers: int = 1, shards: tuple[int,
     used = 1
     failed: RunError | None = None
     try:
-        if ray_address is not None:
+        if not jobs:
+            log.info("nothing to render: every frame is committed")
+        elif ray_address is not None:
             from wearforge.ray_runner import run_ray
 
             totals, variant, used = run_ray(recipe, out, jobs, ray_address, workers, frame_done)

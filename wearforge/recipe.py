@@ -266,7 +266,13 @@ class WearRandomizer(_Model):
     """Procedural wear texture stacks for matching parts."""
 
     parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
-    resolution: int = Field(default=1024, ge=16, le=8192, description="Texture size in texels (square).")
+    resolution: int = Field(default=1024, ge=16, le=8192,
+                            description="Texture size in texels (square); with texels_per_pixel, the largest size.")
+    texels_per_pixel: float = Field(default=2.0, ge=0, le=64,
+                                    description="Follow the part's size on screen: about this many texels per pixel "
+                                                "of the mesh's on-screen extent, rounded up to a power of two (at "
+                                                "least 64), never above resolution; 0 = always resolution. Labels "
+                                                "stay exact: they are read from the stack that was rendered.")
     layers: list[WearLayer] = Field(default_factory=list, description="Defect layers, bottom to top.")
 
 
