@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,7 +60,8 @@ def prepare_output(path: Path) -> Path:
         raise InputError(f"cannot create output directory {path}: {exc.strerror or exc}", field="output.dir") from None
     if not path.is_dir():
         raise InputError(f"{path} exists and is not a directory", field="output.dir")
-    probe = path / ".wearforge-write-test"
+    # unique per host and process: the tasks of an array job probe the same folder at the same moment
+    probe = path / f".wearforge-write-test-{socket.gethostname()}-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
