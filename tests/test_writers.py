@@ -177,13 +177,10 @@ def test_every_writer_keeps_a_manifest_of_its_frames(dataset):
 def test_resume_appends_without_duplicates_and_refuses_another_recipe(tmp_path, write_recipe):
     first = generate(load_recipe(write_recipe(recipe_dict(tmp_path / "out", frames=2))))
     assert first.frames == 2
-    # a crash after frame 1's files but before the manifest: drop it from one manifest
-    manifest = tmp_path / "out" / "yolo" / "manifest.json"
-    m = json.loads(manifest.read_text())
-    m["frames"] = [0]
-    manifest.write_text(json.dumps(m))
+    # a kill after the other writers committed shard 0 but before YOLO did
+    (tmp_path / "out" / "yolo" / "shards" / "yolo-000000.json").unlink()
     more = generate(load_recipe(write_recipe(recipe_dict(tmp_path / "out", frames=4), "more")))
-    assert more.frames == 3  # frame 1 again (one writer lacked it), then 2 and 3
+    assert more.frames == 4  # frames 0 and 1 again (one writer lacked them), then 2 and 3
     from pycocotools.coco import COCO
 
     coco = COCO(str(tmp_path / "out" / "coco" / "instances.json"))

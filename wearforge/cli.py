@@ -18,11 +18,20 @@ from rich.text import Text
 from wearforge import __version__
 from wearforge.errors import InputError
 
+
+def _default_workers_help() -> str:
+    from wearforge.generate import default_workers
+
+    n, why = default_workers()
+    return f"Local worker processes, each rendering whole shards (default here: {n}, {why})."
+
 EXAMPLES = """
 Examples:
 
   wearforge generate recipes/demo.yaml                      # 16 frames into out/demo
   wearforge generate recipes/demo.yaml --frames 4 --out /tmp/try --set render.spp=16
+  wearforge generate recipes/demo.yaml --workers 2            # two local worker processes
+  wearforge generate recipes/demo.yaml --shards 3/8 && wearforge merge out/demo   # one task of a Slurm array
   wearforge validate recipes/demo.yaml
   wearforge sample recipes/demo.yaml --frame 3              # the FrameSpec of frame 3, as JSON
   wearforge assets                                          # bundled digital twins
@@ -81,9 +90,21 @@ def generate(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Master seed (overrides the recipe).")] = None,
     writer: Annotated[Optional[list[str]], typer.Option("--writer", "-w", help="Writer to run (repeatable): basic, coco, yolo, webdataset, stream.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in a folder holding another recipe's frames.")] = False,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", help=_default_workers_help(), show_default=False)] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Run shards as Ray tasks on warm actors: a private local Ray "
+                                                    "instance with --workers actors, or the cluster of --ray-address. "
+                                                    "Needs pip install 'wearforge[ray]'.")] = False,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", metavar="ADDRESS",
+                                                       help="Ray cluster to join (host:port, or 'auto' for the one "
+                                                            "this node belongs to); implies --ray.")] = None,
+    shards: Annotated[Optional[str], typer.Option("--shards", metavar="K/N",
+                                                  help="Render only the shards whose index % N == K (one task of N, "
+                                                       "e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); finish "
+                                                       "with wearforge merge.")] = None,
     set_: SetOpt = None,
 ) -> None:
     """Render annotated frames of a recipe and write them out."""
+    from wearforge.generate import RunError, default_workers, parse_shard_spec
     from wearforge.generate import generate as run
 
     overrides = list(set_ or [])
@@ -97,19 +118,47 @@ def generate(
         overrides.append(f"output.writers={json.dumps(writer)}")
     if overwrite:
         overrides.append("output.overwrite=true")
+    if workers is not None and workers < 1:
+        raise InputError(f"must be at least 1, got {workers}", field="--workers")
+    select = parse_shard_spec(shards) if shards is not None else None
     r = _load(recipe, overrides)
+    if workers is None:
+        workers = 1 if "stream" in r.output.writers else default_workers()[0]
     columns = [TextColumn("[bold]rendering"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=err, transient=False) as bar:
         task = bar.add_task("frames", total=r.frames)
-        result = run(r, progress=lambda done, total: bar.update(task, completed=done))
+        try:
+            result = run(r, progress=lambda done, total: bar.update(task, completed=done, total=total),
+                         workers=workers, shards=select, ray_address=ray_address or ("local" if ray else None))
+        except RunError as exc:
+            bar.stop()
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
     timing = ", ".join(f"{k} {v / max(result.frames, 1):.2f}s" for k, v in result.timing.items())
     skipped = r.frames - result.frames
-    already = f", {skipped} already there" if skipped else ""
-    out.print(f"[green]wrote {result.frames} frames[/green]{already} ({result.variant}; per frame: {timing})")
+    already = f", {skipped} already there" if skipped and select is None else ""
+    how = f"{result.workers} workers, " if result.workers > 1 else ""
+    out.print(f"[green]wrote {result.frames} frames[/green]{already} ({how}{result.variant or 'nothing rendered'}; "
+              f"per frame: {timing or '-'})")
     out.print(f"dataset:       {result.output_dir.resolve()}")
+    if not result.merged:
+        out.print(f"shards {shards} done; when every task has finished: wearforge merge {result.output_dir}")
     if result.contact_sheet:
         out.print(f"contact sheet: {result.contact_sheet.resolve()}")
+
+
+@app.command(epilog="Example: wearforge merge out/demo")
+def merge(
+    out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="Output directory of a run.", show_default=False)],
+) -> None:
+    """Rebuild a dataset's COCO, YOLO, WebDataset, contact sheet and manifests from its committed shards."""
+    from wearforge.merge import merge as run
+
+    merged = run(out_dir)
+    for name, frames in merged.items():
+        out.print(f"{name}: {len(frames)} frames")
+    out.print(f"dataset: {out_dir.resolve()}")
 
 
 @app.command()

@@ -1,4 +1,9 @@
-"""Contact sheet: the first frames with instance masks, defects, tight boxes and class names drawn on them."""
+"""Contact sheet: the first frames with instance masks, defects, tight boxes and class names drawn on them.
+
+``ContactSheetWriter`` commits one overlay tile per frame among the first N indices with its shard, and
+``contact_sheet.png`` is assembled from the committed tiles of frames 0..N-1: after a kill and a rerun, or
+with many workers, it shows the same frames in the same places.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from wearforge.writers.base import atomic_write_bytes, encode_png
+from wearforge.writers.base import (DEFAULT_SHARD_FRAMES, FileWriter, atomic_write_bytes, encode_png, member_bytes,
+                                    per_render_product)
 from wearforge.writers.basic import id_color
 
 # one well-separated colour per defect class, so the legend can be read at a glance
@@ -61,15 +67,19 @@ def overlay(frame: dict, alpha: float = 0.45, skip_classes: tuple[str, ...] = ("
 
 def contact_sheet(frames: list[dict], path: Path, columns: int = 4, tile_width: int = 480) -> Path:
     """Tile overlays of ``frames`` into one PNG at ``path``."""
-    tiles = [overlay(f) for f in frames]
-    if not tiles:
+    if not frames:
         raise ValueError("no frames for the contact sheet")
+    return compose([overlay(f) for f in frames], _defect_legend(frames), path, columns, tile_width)
+
+
+def compose(tiles: list[Image.Image], legend: list[tuple[int, str]], path: Path, columns: int = 4,
+            tile_width: int = 480) -> Path:
+    """Tile overlay images (in order) with a legend of defect classes into one PNG at ``path``."""
     scale = tile_width / tiles[0].width
     size = (tile_width, int(round(tiles[0].height * scale)))
     tiles = [t.resize(size, Image.Resampling.LANCZOS) for t in tiles]
     columns = min(columns, len(tiles))
     rows = (len(tiles) + columns - 1) // columns
-    legend = _defect_legend(frames)
     legend_h = 28 if legend else 0
     width = columns * size[0] + (columns + 1) * 4
     sheet = Image.new("RGB", (width, rows * size[1] + (rows + 1) * 4 + legend_h), (24, 24, 24))
@@ -88,6 +98,53 @@ def contact_sheet(frames: list[dict], path: Path, columns: int = 4, tile_width: 
             x += 30 + int(draw.textlength(name, font=font))
     atomic_write_bytes(Path(path), encode_png(np.asarray(sheet)))
     return Path(path)
+
+
+class ContactSheetWriter(FileWriter):
+    """Writes ``contact_sheet.png`` at the dataset root from the frames with index < ``count``."""
+
+    name = "contact_sheet"
+    manifest = False  # the root's manifest.json belongs to the BasicWriter layout
+
+    def __init__(self, output_dir: str | Path, count: int = 8, workers: int = 1, run_info: dict | None = None,
+                 shard_frames: int = DEFAULT_SHARD_FRAMES):
+        super().__init__(output_dir, workers, run_info, shard_frames)
+        self.count = count
+
+    def settings(self) -> dict:
+        return {"count": self.count}
+
+    def wants(self, index: int) -> bool:
+        return index < self.count
+
+    def write(self, data: dict) -> None:
+        annos = next(iter(per_render_product(data).values()))
+        index = self.next_index(annos)
+        if not self.wants(index):
+            return
+        self._files.run(lambda: self._tile(index, annos), index)
+        self._files.seal(index)
+
+    def _tile(self, index: int, annos: dict) -> None:
+        self.set_record(index, {"defects": {str(k): v for k, v in _defect_legend([annos])}})
+        self.add_members(index, {f"tile_{index:06d}.png": encode_png(np.asarray(overlay(annos)))})
+
+    @classmethod
+    def _assemble(cls, folder: Path, records: dict[int, dict], parts, settings: dict, run_info: dict) -> None:
+        import cv2
+
+        count = int(settings.get("count", 8))
+        frames = [i for i in sorted(records) if i < count]
+        path = Path(folder) / "contact_sheet.png"
+        if not frames:
+            return
+        members = member_bytes(parts, records, frames)
+        tiles = []
+        for i in frames:
+            bgr = cv2.imdecode(np.frombuffer(members[i][0][1], np.uint8), cv2.IMREAD_COLOR)
+            tiles.append(Image.fromarray(bgr[..., ::-1].copy()))
+        legend = sorted({(int(k), v) for i in frames for k, v in records[i].get("defects", {}).items()})
+        compose(tiles, legend, path)
 
 
 def _defect_legend(frames: list[dict]) -> list[tuple[int, str]]:

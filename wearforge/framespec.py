@@ -61,7 +61,8 @@ class WearLayerSpec(_Spec):
 
 
 class WearSpec(_Spec):
-    resolution: int
+    resolution: int  # the stack size, or with texels_per_pixel > 0 the cap of a size that follows the screen
+    texels_per_pixel: float = 0.0
     layers: list[WearLayerSpec] = Field(default_factory=list)
 
 

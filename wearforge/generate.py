@@ -1,16 +1,33 @@
-"""The main job: sample FrameSpecs, render them, hand them to the writers, draw a contact sheet."""
+"""The main job: split the frames into shards, render the shards (here, on local worker processes or on Ray),
+commit each shard atomically, then assemble the derived files from the committed shards (``merge``).
+
+A shard is ``output.shard_frames`` consecutive frame indices. Every frame is a pure function of (recipe,
+seed, index), every per-frame file is named by its index, and derived files are rebuilt from committed
+shards only, so the dataset's bytes do not depend on the worker count, the scheduler or interruptions.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from wearforge.errors import InputError
 from wearforge.recipe import Recipe
 
 log = logging.getLogger("wearforge")
+
+# file writers: name -> subfolder of the output directory
+FILE_WRITERS = {"basic": "", "contact_sheet": "", "coco": "coco", "yolo": "yolo", "webdataset": "webdataset"}
+
+
+class RunError(Exception):
+    """A run that failed after it started (a frame, a shard or a worker); committed shards stay valid."""
 
 
 @dataclass
@@ -21,6 +38,18 @@ class GenerateResult:
     contact_sheet: Path | None = None
     variant: str = ""
     timing: dict[str, float] = field(default_factory=dict)
+    shards: int = 0
+    workers: int = 1
+    merged: bool = True
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """Frames of one shard still to render, and for each frame the file writers that lack it."""
+
+    shard: int
+    frames: tuple[int, ...]
+    writers: dict[int, tuple[str, ...]]
 
 
 def prepare_output(path: Path) -> Path:
@@ -31,7 +60,8 @@ def prepare_output(path: Path) -> Path:
         raise InputError(f"cannot create output directory {path}: {exc.strerror or exc}", field="output.dir") from None
     if not path.is_dir():
         raise InputError(f"{path} exists and is not a directory", field="output.dir")
-    probe = path / ".wearforge-write-test"
+    # unique per host and process: the tasks of an array job probe the same folder at the same moment
+    probe = path / f".wearforge-write-test-{socket.gethostname()}-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
@@ -40,50 +70,79 @@ def prepare_output(path: Path) -> Path:
     return path
 
 
-def make_writers(recipe: Recipe, out: Path) -> list:
+def run_info(recipe: Recipe) -> dict:
+    return {"recipe": recipe.name, "recipe_hash": recipe.content_hash(), "seed": recipe.seed}
+
+
+def file_writer_names(recipe: Recipe) -> list[str]:
+    """The recipe's file writers, the contact sheet included when it has frames."""
+    names = [n for n in dict.fromkeys(recipe.output.writers) if n in FILE_WRITERS]
+    if recipe.output.contact_sheet:
+        names.append("contact_sheet")
+    return names
+
+
+def make_writers(recipe: Recipe, out: Path, stream: bool = True) -> list:
     """The recipe's writers: basic at the output root, the others in subfolders named after them."""
+    from wearforge.contact_sheet import ContactSheetWriter
     from wearforge.writers import WRITERS
 
-    info = {"recipe": recipe.name, "recipe_hash": recipe.content_hash(), "seed": recipe.seed}
+    info = run_info(recipe)
     o = recipe.output
+    common = {"run_info": info, "shard_frames": o.shard_frames}
     writers = []
     for name in dict.fromkeys(o.writers):
         if name == "basic":
-            writers.append(WRITERS[name](out, run_info=info))
+            writers.append(WRITERS[name](out, **common))
         elif name == "coco":
-            writers.append(WRITERS[name](out / "coco", o.coco.categories, tuple(o.coco.skip_classes), run_info=info))
+            writers.append(WRITERS[name](out / "coco", o.coco.categories, tuple(o.coco.skip_classes), **common))
         elif name == "yolo":
             writers.append(WRITERS[name](out / "yolo", o.yolo.task, o.yolo.objects, o.yolo.val_fraction,
-                                         tuple(o.yolo.skip_classes), run_info=info))
+                                         tuple(o.yolo.skip_classes), **common))
         elif name == "webdataset":
-            writers.append(WRITERS[name](out / "webdataset", o.webdataset.shard_size, run_info=info))
-        elif name == "stream":
+            writers.append(WRITERS[name](out / "webdataset", o.webdataset.shard_size, **common))
+        elif name == "stream" and stream:
             try:
                 writers.append(WRITERS[name](o.stream.endpoint, o.stream.queue, o.stream.wait_timeout))
             except Exception as exc:  # zmq.ZMQError: address in use, bad endpoint
                 raise InputError(f"cannot bind {o.stream.endpoint}: {exc}", field="output.stream.endpoint") from None
+    if o.contact_sheet:
+        writers.append(ContactSheetWriter(out, o.contact_sheet, **common))
     return writers
 
 
 def check_resume(recipe: Recipe, out: Path) -> None:
-    """Refuse to mix two recipes' frames in one folder (unless output.overwrite), clear it when asked."""
+    """Refuse to mix two recipes' frames (or two shard sizes) in one folder unless output.overwrite; clear it then."""
     from wearforge.writers import FileWriter
+    from wearforge.writers.base import SHARDS_DIR, read_records
 
-    folders = [out, out / "coco", out / "yolo", out / "webdataset"]
+    folders = {out / sub for sub in FILE_WRITERS.values()}
     found = {f: FileWriter.read_manifest(f) for f in folders if (f / "manifest.json").is_file()}
+    records = {(out / sub, name): read_records(out / sub, name) for name, sub in FILE_WRITERS.items()}
+    for (folder, name), shards in records.items():
+        for shard, record in shards.items():
+            found.setdefault(folder / SHARDS_DIR / f"{name}-{shard:06d}.json", record)
     other = {f: m for f, m in found.items() if m.get("recipe_hash") not in (None, recipe.content_hash())
              or m.get("seed") not in (None, recipe.seed)}
     if other and not recipe.output.overwrite:
-        first = next(iter(other))
+        first = next(iter(sorted(other)))
         raise InputError(f"{first} holds frames of another recipe or seed ({other[first].get('recipe')!r}); "
                          "use another --out or set output.overwrite=true", field="output.dir")
     if recipe.output.overwrite:
-        for folder in found:
-            (folder / "manifest.json").unlink()
-            for derived in ("instances.json", "data.yaml"):
+        for folder in folders:
+            for derived in ("manifest.json", "instances.json", "data.yaml", "contact_sheet.png"):
                 (folder / derived).unlink(missing_ok=True)
             for shard in folder.glob("shard-*.tar"):
                 shard.unlink()
+        for (folder, name), shards in records.items():
+            for path in (folder / SHARDS_DIR).glob(f"{name}-[0-9]*.*"):
+                path.unlink()
+        return
+    sizes = {r.get("shard_frames") for shards in records.values() for r in shards.values()} - {None}
+    if sizes - {recipe.output.shard_frames}:
+        raise InputError(f"{out} holds shards of {sorted(sizes)[0]} frames, the recipe asks for "
+                         f"{recipe.output.shard_frames}; keep the folder's value or set output.overwrite=true",
+                         field="output.shard_frames")
 
 
 def refuse_empty_scene(recipe: Recipe, scene, meshes: list):
@@ -96,61 +155,332 @@ def refuse_empty_scene(recipe: Recipe, scene, meshes: list):
     return RunTally()
 
 
-def generate(recipe: Recipe, progress=None) -> GenerateResult:
-    """Render ``recipe.frames`` frames into ``recipe.output.dir``. ``progress(i, n)`` is called per frame."""
-    from wearforge.contact_sheet import contact_sheet
-    from wearforge.render.frame import StandaloneRenderer
-    from wearforge.scenario import sample_frame
-    from wearforge.stage import clear_frame, open_twin, read_scene
-    from wearforge.writers import to_annotator_layout
+def parse_shard_spec(spec: str) -> tuple[int, int]:
+    """'K/N' -> (K, N) with 0 <= K < N (a Slurm array task passes $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)."""
+    try:
+        k, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise InputError(f"expected K/N (e.g. 0/4), got {spec!r}", field="--shards") from None
+    if n < 1 or not 0 <= k < n:
+        raise InputError(f"{spec!r}: K must be in 0..N-1 and N >= 1", field="--shards")
+    return k, n
 
+
+def shard_count(recipe: Recipe) -> int:
+    return -(-recipe.frames // recipe.output.shard_frames)
+
+
+def plan(recipe: Recipe, out: Path, select: tuple[int, int] | None = None) -> list[ShardJob]:
+    """The shards with frames some file writer still lacks (all of them with no file writer)."""
+    from wearforge.writers.base import read_records
+
+    size = recipe.output.shard_frames
+    names = file_writer_names(recipe)
+    have = {n: {int(i) for r in read_records(out / FILE_WRITERS[n], n).values() for i in r.get("frames", [])}
+            for n in names}
+    shards = range(shard_count(recipe))
+    if select is not None:
+        k, n = select
+        shards = [s for s in shards if s % n == k]
+        if not shards:
+            raise InputError(f"{k}/{n} selects no shard: the run has {shard_count(recipe)} shards of "
+                             f"{size} frames (output.shard_frames); use at most that many tasks", field="--shards")
+    jobs = []
+    for s in shards:
+        need: dict[int, tuple[str, ...]] = {}
+        for i in range(s * size, min((s + 1) * size, recipe.frames)):
+            lacking = tuple(n for n in names if i not in have[n] and (n != "contact_sheet" or i < recipe.output.contact_sheet))
+            if lacking or not names:
+                need[i] = lacking
+        if need:
+            jobs.append(ShardJob(s, tuple(need), need))
+    return jobs
+
+
+class ShardRunner:
+    """One worker: opens the twin, builds the renderer and the writers once, then renders shard after shard."""
+
+    def __init__(self, recipe: Recipe, out: Path, worker: int = 0, stream: bool = False):
+        from wearforge.render.frame import StandaloneRenderer
+        from wearforge.stage import open_twin, read_scene
+        from wearforge.writers import FileWriter
+
+        self.recipe, self.worker = recipe, worker
+        self.stage = open_twin(recipe)
+        self.scene = read_scene(recipe, self.stage)
+        self.renderer = StandaloneRenderer(self.stage, variant=recipe.render.variant,
+                                           max_depth=recipe.render.max_depth, exposure=recipe.render.exposure,
+                                           denoise=recipe.render.denoise)
+        self.tally = refuse_empty_scene(recipe, self.scene, self.renderer.meshes)
+        self.writers = make_writers(recipe, out, stream=stream)
+        self.files = {w.name: w for w in self.writers if isinstance(w, FileWriter)}
+        self.live = [w for w in self.writers if not isinstance(w, FileWriter)]
+
+    @property
+    def variant(self) -> str:
+        return self.renderer.variant
+
+    def run(self, job: ShardJob, on_frame: Callable[[int], None] | None = None) -> dict[str, float]:
+        """Render the job's frames, hand them to the writers that lack them, commit the shard; returns timings."""
+        from wearforge.scenario import sample_frame
+        from wearforge.writers import to_annotator_layout
+
+        totals: dict[str, float] = {}
+        before = self.tally.counts()
+        for i in job.frames:
+            try:
+                spec = sample_frame(self.recipe, self.recipe.seed, i, self.scene)
+                if self.recipe.randomizers.settle is not None:
+                    from wearforge.physics.settle import settle_frame
+
+                    spec = settle_frame(self.stage, spec, self.recipe.randomizers.settle)
+                data = self.renderer.render(spec)
+                for key, value in data.pop("timing").items():
+                    totals[key] = totals.get(key, 0.0) + value
+                t0 = time.perf_counter()
+                self.tally.add(data)
+                payload = to_annotator_layout(data, i)
+                for name in job.writers[i]:
+                    self.files[name].write(payload)
+                for writer in self.live:
+                    writer.write(payload)
+                totals["write"] = totals.get("write", 0.0) + time.perf_counter() - t0
+            except (InputError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                log.debug("frame %d failed", i, exc_info=True)
+                raise RunError(f"frame {i} (shard {job.shard}) failed on worker {self.worker}: "
+                               f"{type(exc).__name__}: {exc}") from None
+            if on_frame:
+                on_frame(i)
+        try:
+            for name in dict.fromkeys(n for i in job.frames for n in job.writers[i]):
+                self.files[name].commit()
+        except Exception as exc:
+            log.debug("shard %d failed", job.shard, exc_info=True)
+            raise RunError(f"shard {job.shard} could not be written on worker {self.worker}: "
+                           f"{type(exc).__name__}: {exc}") from None
+        # the tally travels with the timings so it adds up over workers and Ray actors alike
+        totals.update({k: v - before[k] for k, v in self.tally.counts().items()})
+        return totals
+
+    def close(self) -> None:
+        from wearforge.writers import FileWriter
+
+        try:
+            for writer in self.writers:
+                writer.close() if isinstance(writer, FileWriter) else writer.on_final_frame()
+        finally:
+            from wearforge.stage import release_frame_layer
+
+            release_frame_layer(self.stage)
+
+
+def default_workers() -> tuple[int, str]:
+    """(worker count, why): one per NVIDIA GPU, else one per two cores (each worker's Mitsuba gets two threads)."""
+    import glob
+
+    gpus = len(glob.glob("/dev/nvidia[0-9]*"))
+    if gpus:
+        return gpus, f"one per GPU ({gpus})"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = max(1, cores // 2)
+    return n, f"{n} on {cores} CPU cores: each worker's Mitsuba gets {max(1, cores // n)} threads"
+
+
+def mitsuba_threads(workers: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // workers)
+
+
+# ------------------------------------------------------------------------------------------- local workers
+def _worker_main(worker: int, conn, recipe: Recipe, out: Path, threads: int) -> None:
+    """A worker process: build a ShardRunner once, then render the shards the parent sends until None."""
+    try:
+        import drjit
+
+        drjit.set_thread_count(threads)  # workers share the cores instead of each taking all of them
+        runner = ShardRunner(recipe, out, worker)
+        conn.send(("ready", None))
+        while (job := conn.recv()) is not None:
+            conn.send(("start", job.shard))
+            timing = runner.run(job, lambda i: conn.send(("frame", i)))
+            conn.send(("done", (job.shard, timing, runner.variant)))
+        runner.close()
+    except InputError as exc:
+        conn.send(("input", str(exc)))
+    except RunError as exc:
+        conn.send(("error", str(exc)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which prints one message
+        conn.send(("error", f"worker {worker} failed: {type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _run_local(recipe: Recipe, out: Path, jobs: list[ShardJob], workers: int, frame_done: Callable[[int], None]):
+    """Shards on ``workers`` spawned processes, one shard at a time each; returns (timings, variant).
+
+    Each worker talks to the parent over its own pipe, so a worker killed at any moment (even with -9)
+    cannot leave a shared queue locked: the others carry on, only the shard it was rendering is lost.
+    A frame that fails stops the handing out of shards; shards already running finish and commit.
+    """
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    ctx = mp.get_context("spawn")  # fork would copy Mitsuba's and Warp's threads and device state
+    pending = list(jobs)
+    procs, conns = {}, {}
+    for w in range(1, min(workers, len(jobs)) + 1):
+        parent_end, child_end = ctx.Pipe()
+        procs[w] = ctx.Process(target=_worker_main, args=(w, child_end, recipe, out, mitsuba_threads(workers)),
+                               name=f"wearforge-worker-{w}", daemon=True)
+        procs[w].start()
+        child_end.close()
+        conns[w] = parent_end
+    current: dict[int, int] = {}
+    lost: list[tuple[int, int | None, int | None]] = []
+    errors: list[tuple[str, str]] = []
+    totals: dict[str, float] = {}
+    variant = ""
+
+    def dispatch(w: int) -> None:
+        conns[w].send(pending.pop(0) if pending and not errors else None)
+
+    alive = set(procs)
+    try:
+        while alive:
+            wait([conns[w] for w in alive] + [procs[w].sentinel for w in alive])
+            for w in sorted(alive):
+                dead = False
+                try:
+                    while conns[w].poll():
+                        kind, value = conns[w].recv()
+                        if kind == "ready":
+                            dispatch(w)
+                        elif kind == "start":
+                            current[w] = value
+                        elif kind == "frame":
+                            frame_done(value)
+                        elif kind == "done":
+                            current.pop(w, None)
+                            variant = value[2]
+                            for k, v in value[1].items():
+                                totals[k] = totals.get(k, 0.0) + v
+                            dispatch(w)
+                        else:  # "error" / "input": that shard is not committed
+                            current.pop(w, None)
+                            errors.append((kind, value))
+                except (EOFError, OSError):
+                    dead = True
+                if dead or not procs[w].is_alive():
+                    procs[w].join()
+                    alive.discard(w)
+                    if w in current or procs[w].exitcode not in (0, None):
+                        lost.append((w, current.pop(w, None), procs[w].exitcode))
+    finally:
+        for w, proc in procs.items():
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+    if errors:
+        kind, message = errors[0]
+        raise (InputError(message) if kind == "input" else RunError(message))
+    if lost:
+        shards = sorted({s for _, s, _ in lost if s is not None} | {j.shard for j in pending})
+        w, _, code = lost[0]
+        how = f"signal {-code}" if code and code < 0 else f"exit status {code}"
+        lost_text = f"shards {_ranges(shards)} are not committed, every other shard is" if shards else \
+            "no shard was lost"
+        raise RunError(f"worker process {w} died ({how}; killed or out of memory); {lost_text}: run the same "
+                       "command again to finish")
+    return totals, variant
+
+
+def _ranges(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values[:8]) + (" ..." if len(values) > 8 else "")
+
+
+# ------------------------------------------------------------------------------------------- the run
+def generate(recipe: Recipe, progress=None, workers: int = 1, shards: tuple[int, int] | None = None,
+             ray_address: str | None = None) -> GenerateResult:
+    """Render ``recipe.frames`` frames into ``recipe.output.dir``; ``progress(done, total)`` per frame.
+
+    ``workers`` local processes (1: in this process), or Ray tasks at ``ray_address``; ``shards=(K, N)``
+    renders only the shards with index % N == K and leaves the merge to ``wearforge merge``.
+    """
+    from wearforge.merge import merge
+
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}", field="--workers")
+    if workers > 1 and "stream" in recipe.output.writers:
+        raise InputError("the live stream needs all frames in one process: use --workers 1 or drop the stream "
+                         "writer", field="output.writers")
+    if shards is not None and recipe.output.overwrite:
+        raise InputError("output.overwrite with --shards would let each task delete the others' shards; clear the "
+                         "folder once before submitting the tasks", field="output.overwrite")
     out = prepare_output(Path(recipe.output.dir))
     check_resume(recipe, out)
-    stage = open_twin(recipe)
-    scene = read_scene(recipe, stage)
-    renderer = StandaloneRenderer(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
-                                  exposure=recipe.render.exposure)
-    tally = refuse_empty_scene(recipe, scene, renderer.meshes)
-    log.info("rendering with Mitsuba variant %s", renderer.variant)
-    from wearforge.writers import FileWriter
+    if shards is None:
+        # no other process writes here now (array tasks pass --shards): a killed run's temporaries can go
+        from wearforge.writers.base import remove_stale_temporaries
 
-    writers = make_writers(recipe, out)
-    # file writers remember what they wrote; a live stream takes every frame rendered in this run
-    have = [w.completed() if isinstance(w, FileWriter) else set() for w in writers]
-    tracked = [h for w, h in zip(writers, have) if isinstance(w, FileWriter)]
-    done = set.intersection(*tracked) if tracked else set()
-    todo = [i for i in range(recipe.frames) if i not in done]
-    if done:
-        log.info("resuming: %d of %d frames are already written", recipe.frames - len(todo), recipe.frames)
-    keep = recipe.output.contact_sheet
-    sheet_frames: list[dict] = []
-    totals: dict[str, float] = {}
-    start = time.perf_counter()
-    try:
-        for n, i in enumerate(todo):
-            spec = sample_frame(recipe, recipe.seed, i, scene)
-            if recipe.randomizers.settle is not None:
-                from wearforge.physics.settle import settle_frame
+        if removed := remove_stale_temporaries(out):
+            log.info("removed %d temporary files of an interrupted run", removed)
+    jobs = plan(recipe, out, shards)
+    todo = sum(len(j.frames) for j in jobs)
+    total = recipe.frames if shards is None else sum(
+        min((s + 1) * recipe.output.shard_frames, recipe.frames) - s * recipe.output.shard_frames
+        for s in range(shard_count(recipe)) if s % shards[1] == shards[0])
+    if todo < total:
+        log.info("resuming: %d of %d frames are already written", total - todo, total)
+    lock = threading.Lock()
+    done = [total - todo]
 
-                spec = settle_frame(stage, spec, recipe.randomizers.settle)
-            data = renderer.render(spec)
-            for key, value in data.pop("timing").items():
-                totals[key] = totals.get(key, 0.0) + value
-            t0 = time.perf_counter()
-            tally.add(data)
-            payload = to_annotator_layout(data, i)
-            for writer, already in zip(writers, have):
-                if i not in already:  # a writer that has the frame keeps it: no duplicates on resume
-                    writer.write(payload)
-            totals["write"] = totals.get("write", 0.0) + time.perf_counter() - t0
-            if len(sheet_frames) < keep:
-                sheet_frames.append(data)
+    def frame_done(_i: int) -> None:
+        with lock:
+            done[0] += 1
             if progress:
-                progress(recipe.frames - len(todo) + n + 1, recipe.frames)
-    finally:
-        for writer in writers:
-            writer.on_final_frame()
-        clear_frame(stage)
-    sheet = contact_sheet(sheet_frames, out / "contact_sheet.png") if sheet_frames else None
+                progress(done[0], total)
+
+    if progress:
+        progress(done[0], total)
+    start = time.perf_counter()
+    totals: dict[str, float] = {}
+    variant = ""
+    used = 1
+    failed: RunError | None = None
+    try:
+        if not jobs:
+            log.info("nothing to render: every frame is committed")
+        elif ray_address is not None:
+            from wearforge.ray_runner import run_ray
+
+            totals, variant, used = run_ray(recipe, out, jobs, ray_address, workers, frame_done)
+        elif workers == 1 or len(jobs) <= 1:
+            runner = ShardRunner(recipe, out, stream=True)
+            variant = runner.variant
+            try:
+                for job in jobs:
+                    for k, v in runner.run(job, frame_done).items():
+                        totals[k] = totals.get(k, 0.0) + v
+            finally:
+                runner.close()
+            log.info("rendered with Mitsuba variant %s", variant)
+        else:
+            used = min(workers, len(jobs))
+            totals, variant = _run_local(recipe, out, jobs, workers, frame_done)
+    except RunError as exc:
+        failed = exc
+    seconds = time.perf_counter() - start
+    sheet = None
+    if shards is None:
+        merge(out, recipe)
+        if (out / "contact_sheet.png").is_file() and recipe.output.contact_sheet:
+            sheet = out / "contact_sheet.png"
+    if failed is not None:
+        raise failed
+    from wearforge.twin_report import RunTally
+
+    tally = RunTally.from_counts({k: totals.pop(k) for k in list(totals) if k.startswith(RunTally.PREFIX)})
     tally.verdict(recipe)  # after the files: what was made stays there to be looked at
-    return GenerateResult(out, len(todo), time.perf_counter() - start, sheet, renderer.variant, totals)
+    return GenerateResult(out, todo, seconds, sheet, variant, totals, len(jobs), used, shards is None)

@@ -274,7 +274,13 @@ class WearRandomizer(_Model):
     """Procedural wear texture stacks for matching parts."""
 
     parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
-    resolution: int = Field(default=1024, ge=16, le=8192, description="Texture size in texels (square).")
+    resolution: int = Field(default=1024, ge=16, le=8192,
+                            description="Texture size in texels (square); with texels_per_pixel, the largest size.")
+    texels_per_pixel: float = Field(default=2.0, ge=0, le=64,
+                                    description="Follow the part's size on screen: about this many texels per pixel "
+                                                "of the mesh's on-screen extent, rounded up to a power of two (at "
+                                                "least 64), never above resolution; 0 = always resolution. Labels "
+                                                "stay exact: they are read from the stack that was rendered.")
     layers: list[WearLayer] = Field(default_factory=list, description="Defect layers, bottom to top.")
 
 
@@ -339,6 +345,9 @@ class RenderConfig(_Model):
         default="auto", description="Mitsuba variant family; auto picks CUDA, then LLVM, then scalar."
     )
     exposure: float = Field(default=0.0, description="Camera exposure compensation, EV, for the whole run.")
+    denoise: bool = Field(default=False, description="Denoise the RGB with Intel Open Image Denoise (pyoidn), guided "
+                                                     "by albedo and normal AOVs: fewer spp for the same quality "
+                                                     "(see docs/benchmarks.md). Labels are unaffected.")
 
     @field_validator("resolution")
     @classmethod
@@ -393,6 +402,10 @@ class OutputConfig(_Model):
     allow_empty: bool = Field(default=False, description="Accept a run that labels no part (no parts, parts "
                               "without meshes, wear that binds to nothing, or no part ever in view); "
                               "otherwise such a run is an error (exit status 2).")
+    shard_frames: int = Field(default=8, ge=1, le=100_000,
+                              description="Consecutive frames per shard, the unit of work a worker renders and commits "
+                                          "atomically; independent of the worker count (keep it for a folder's "
+                                          "lifetime: resuming needs the same value).")
     coco: CocoOptions = Field(default_factory=CocoOptions, description="COCO options.")
     yolo: YoloOptions = Field(default_factory=YoloOptions, description="YOLO options.")
     webdataset: WebDatasetOptions = Field(default_factory=WebDatasetOptions, description="WebDataset options.")

@@ -123,6 +123,22 @@ class RunTally:
         for part in spec.get("parts", []):
             self.shown[part["path"]] = self.shown.get(part["path"], 0) + int(bool(part.get("visible", True)))
 
+    PREFIX = "tally_"
+
+    def counts(self) -> dict[str, int]:
+        """Totals that add up over workers (one tally each); ``from_counts`` takes their sum."""
+        return {"tally_frames": self.frames, "tally_visible": sum(self.visible.values()),
+                "tally_parts": len(self.shown), "tally_shown": sum(self.shown.values())}
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, float]) -> "RunTally":
+        tally = cls()
+        tally.frames = int(counts.get("tally_frames", 0))
+        tally.visible = {"*": int(counts.get("tally_visible", 0))}
+        if counts.get("tally_parts", 0):
+            tally.shown = {"*": int(counts.get("tally_shown", 0))}
+        return tally
+
     def verdict(self, recipe: Recipe) -> None:
         if self.frames == 0 or recipe.output.allow_empty or any(self.visible.values()):
             return

@@ -10,16 +10,18 @@ from wearforge.seeding import Sampler
 def sample_wear(entries: list[WearRandomizer], path: str, semantic_class: str, sampler: Sampler) -> WearSpec | None:
     layers: list[WearLayerSpec] = []
     resolution = 0
+    texels_per_pixel = 0.0
     matched = False
     for i, entry in enumerate(entries):
         if not matches(entry.parts, path, semantic_class):
             continue
         matched = True
         resolution = max(resolution, entry.resolution)
+        texels_per_pixel = max(texels_per_pixel, entry.texels_per_pixel)
         for j, layer in enumerate(entry.layers):
             key = f"wear/{i}/{j}"
             if sampler.rng(f"{key}/present:{path}").random() >= layer.probability:
                 continue
             params = {k: float(sampler.draw(f"{key}/{k}:{path}", d)) for k, d in sorted(layer.params.items())}
             layers.append(WearLayerSpec(type=layer.type, seed=sampler.seed_for(f"{key}/seed:{path}"), params=params))
-    return WearSpec(resolution=resolution, layers=layers) if matched else None
+    return WearSpec(resolution=resolution, texels_per_pixel=texels_per_pixel, layers=layers) if matched else None

@@ -20,13 +20,14 @@ from wearforge.transforms import up_vector
 class StandaloneRenderer:
     """Owns the stage's session layer and a Mitsuba scene for the whole run."""
 
-    def __init__(self, stage: Usd.Stage, variant: str = "auto", max_depth: int = 6, exposure: float = 0.0):
+    def __init__(self, stage: Usd.Stage, variant: str = "auto", max_depth: int = 6, exposure: float = 0.0,
+                 denoise: bool = False):
         self.stage = stage
         self.exposure = exposure
         self.meshes = read_geometry(stage)
         self.labels = LabelSpace(self.meshes)
         self._parts: dict[str, str] | None = None
-        self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth)
+        self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth, denoise=denoise)
         # shares the mesh list with the backend: a UV fallback replaces entries for both
         self.wear = WearTextures(self.meshes, up_vector(stage))
 

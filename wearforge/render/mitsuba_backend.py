@@ -57,7 +57,12 @@ class LabelBuffers:
 class MitsubaBackend:
     """Standalone renderer for one twin (geometry read once)."""
 
-    def __init__(self, meshes: list[MeshGeometry], variant: str = "auto", max_depth: int = 6):
+    def __init__(self, meshes: list[MeshGeometry], variant: str = "auto", max_depth: int = 6, denoise: bool = False):
+        if denoise:
+            from wearforge.render.denoise import require_oidn
+
+            require_oidn()
+        self.denoise = denoise
         self.mi = mitsuba(variant)
         import drjit  # after mitsuba(): Dr.Jit must see the chosen libLLVM first
 
@@ -84,8 +89,10 @@ class MitsubaBackend:
     def _build(self, state: FrameState, resolution: tuple[int, int], stacks: dict) -> None:
         mi = self.mi
         t0 = time.perf_counter()
-        scene: dict = {"type": "scene",
-                       "integrator": {"type": "path", "max_depth": self.max_depth, "hide_emitters": False}}
+        integrator = {"type": "path", "max_depth": self.max_depth, "hide_emitters": False}
+        if self.denoise:  # the denoiser's guides, averaged over the same samples as the radiance
+            integrator = {"type": "aov", "aovs": "albedo:albedo,nn:sh_normal", "radiance": integrator}
+        scene: dict = {"type": "scene", "integrator": integrator}
         for i, (geo, mat) in enumerate(zip(self.meshes, state.materials)):
             scene[geo.key] = self._mesh(geo, mat, state.matrices[i], state.visible[i], stacks.get(i))
         for light in _one_dome(state.lights):
@@ -217,7 +224,8 @@ class MitsubaBackend:
                   "near_clip": cam.near, "far_clip": cam.far,
                   "to_world": _t(self.mi, cam.matrix @ _USD_TO_MITSUBA_CAMERA),
                   "film": {"type": "hdrfilm", "width": int(resolution[0]), "height": int(resolution[1]),
-                           "pixel_format": "rgb", "rfilter": {"type": "gaussian"}},
+                           # OIDN needs each pixel's noise independent of its neighbours': a box filter
+                           "pixel_format": "rgb", "rfilter": {"type": "box" if self.denoise else "gaussian"}},
                   "sampler": {"type": "independent", "sample_count": 1}}
         if cam.aperture_radius > 0:
             sensor.update(type="thinlens", aperture_radius=cam.aperture_radius, focus_distance=cam.focus_distance)
@@ -318,9 +326,13 @@ class MitsubaBackend:
             self._update(state, stacks)
 
     def render_beauty(self, spp: int, seed: int) -> np.ndarray:
-        """Linear RGB radiance (H, W, 3) float32."""
-        img = self.mi.render(self._scene, spp=int(spp), seed=int(seed))
-        return np.asarray(img, dtype=np.float32)[..., :3]
+        """Linear RGB radiance (H, W, 3) float32 (denoised when the backend was built with ``denoise``)."""
+        img = np.asarray(self.mi.render(self._scene, spp=int(spp), seed=int(seed)), dtype=np.float32)
+        if self.denoise:  # channels: radiance RGB, albedo RGB, shading normal XYZ
+            from wearforge.render.denoise import denoise
+
+            return denoise(img[..., :3], img[..., 3:6], img[..., 6:9])
+        return img[..., :3]
 
     def label_pass(self, resolution: tuple[int, int]) -> LabelBuffers:
         """One deterministic ray per pixel centre, then peeling for the unoccluded masks."""

@@ -87,9 +87,44 @@ class WearTextures:
                 # each gprim (and each instance) of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
-                out[index] = build_stack(self.bake_of(index, part.wear.resolution), clean, layers, up_object,
+                size = stack_resolution(part.wear.resolution, part.wear.texels_per_pixel, self.meshes[index],
+                                        state.matrices[index], state.camera, spec.render.resolution)
+                out[index] = build_stack(self.bake_of(index, size), clean, layers, up_object,
                                          keep_device=self.keep_device, meters_per_unit=meters_per_unit)
         return out, changed
+
+
+MIN_STACK = 64
+
+
+def screen_extent(points: np.ndarray, matrix: np.ndarray, camera, resolution) -> float | None:
+    """Largest side, in pixels, of the projection of the mesh's bounding box; None if it reaches behind the camera."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    to_camera = np.linalg.inv(np.asarray(camera.matrix, np.float64)) @ np.asarray(matrix, np.float64)
+    cam = corners @ to_camera.T  # USD camera: looks along -Z
+    depth = -cam[:, 2]
+    if np.any(depth <= 1e-9):
+        return None
+    width, height = int(resolution[0]), int(resolution[1])
+    f = width * camera.focal_length / camera.horizontal_aperture  # pixels, square pixels
+    x, y = f * cam[:, 0] / depth, f * cam[:, 1] / depth
+    # the part of the box inside the image is what needs texels
+    x = np.clip(x, -width / 2, width / 2)
+    y = np.clip(y, -height / 2, height / 2)
+    return float(max(np.ptp(x), np.ptp(y)))
+
+
+def stack_resolution(cap: int, texels_per_pixel: float, geo: MeshGeometry, matrix: np.ndarray, camera,
+                     resolution) -> int:
+    """The stack size for one mesh this frame: a power of two following its on-screen size, at most ``cap``."""
+    if texels_per_pixel <= 0:
+        return cap
+    extent = screen_extent(geo.points, matrix, camera, resolution)
+    if extent is None:
+        return cap
+    want = max(MIN_STACK, 1 << int(np.ceil(np.log2(max(texels_per_pixel * extent, 1.0)))))
+    return int(min(cap, want))
 
 
 def _vertex_normals(geo: MeshGeometry) -> np.ndarray:

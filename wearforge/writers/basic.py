@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from wearforge import __version__
-from wearforge.writers.base import FileWriter, atomic_write_bytes, encode_png, json_bytes, npy_bytes, per_render_product
+from wearforge.writers.base import DEFAULT_SHARD_FRAMES, FileWriter, atomic_write_bytes, encode_png, json_bytes, npy_bytes, per_render_product
 
 ALL_ANNOTATORS = ("rgb", "normals", "distance_to_camera", "distance_to_image_plane", "semantic_segmentation",
                   "instance_segmentation", "bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d",
@@ -65,8 +65,8 @@ class BasicLayoutWriter(FileWriter):
 
     def __init__(self, output_dir: str | Path, annotators: tuple[str, ...] = ALL_ANNOTATORS,
                  colorize_segmentation: bool = True, frame_padding: int = 4, workers: int = 2,
-                 run_info: dict | None = None):
-        super().__init__(output_dir, workers, run_info)
+                 run_info: dict | None = None, shard_frames: int = DEFAULT_SHARD_FRAMES):
+        super().__init__(output_dir, workers, run_info, shard_frames)
         self.annotators = set(annotators)
         self.colorize = colorize_segmentation
         self.padding = frame_padding

@@ -4,19 +4,21 @@ Writes ``coco/images/rgb_N.png``, ``coco/frame_specs/frame_spec_N.json`` and ``c
 categories for part classes and/or defect classes (ids = wearforge's stable semantic ids), one image per
 frame (id = frame index + 1, linked to its FrameSpec), one annotation per visible object with an RLE
 mask encoded by pycocotools, its area (pixel count of the decoded mask), bbox [x, y, w, h] and
-iscrowd 0. A restarted run merges into the existing file.
+iscrowd 0. Each frame's image, annotations and categories are committed with its shard;
+``instances.json`` is assembled from the committed shards (sorted by id), so it is the same file whatever
+order, worker count or interruption the frames went through.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from wearforge import __version__
-from wearforge.writers.base import FileWriter, atomic_write_bytes, encode_png, json_bytes, per_render_product
+from wearforge.writers.base import (DEFAULT_SHARD_FRAMES, FileWriter, atomic_write_bytes, encode_png, json_bytes,
+                                    per_render_product)
 from wearforge.writers.objects import Kinds, class_table, frame_objects
 
 MAX_OBJECTS = 100_000  # annotation id = image id * MAX_OBJECTS + k: unique and stable across runs
@@ -26,28 +28,10 @@ class CocoWriter(FileWriter):
     name = "coco"
 
     def __init__(self, output_dir: str | Path, categories: Kinds = "both", skip_classes: tuple[str, ...] = (),
-                 workers: int = 2, run_info: dict | None = None):
-        super().__init__(output_dir, workers, run_info)
+                 workers: int = 2, run_info: dict | None = None, shard_frames: int = DEFAULT_SHARD_FRAMES):
+        super().__init__(output_dir, workers, run_info, shard_frames)
         self.kinds = categories
         self.skip = tuple(skip_classes)
-        self._lock = threading.Lock()
-        self._images: dict[int, dict] = {}
-        self._annotations: dict[int, list[dict]] = {}
-        self._categories: dict[int, dict] = {}
-        existing = self.output_dir / "instances.json"
-        if existing.is_file():
-            self._load(json.loads(existing.read_text()))
-
-    def _load(self, data: dict) -> None:
-        keep = self.done
-        for img in data.get("images", []):
-            if img["id"] - 1 in keep:
-                self._images[img["id"]] = img
-        for ann in data.get("annotations", []):
-            if ann["image_id"] in self._images:
-                self._annotations.setdefault(ann["image_id"], []).append(ann)
-        for cat in data.get("categories", []):
-            self._categories[cat["id"]] = cat
 
     def write(self, data: dict) -> None:
         annos = next(iter(per_render_product(data).values()))
@@ -82,13 +66,9 @@ class CocoWriter(FileWriter):
                  "frame_index": index}
         if spec_rel:
             image["frame_spec"] = spec_rel
-        with self._lock:
-            self._images[image_id] = image
-            self._annotations[image_id] = anns
-            for cid, name in classes.items():
-                if self._wanted(name, cid, annos):
-                    self._categories.setdefault(cid, {"id": cid, "name": name,
-                                                       "supercategory": self._kind_of(name, annos)})
+        categories = [{"id": cid, "name": name, "supercategory": self._kind_of(name, annos)}
+                      for cid, name in sorted(classes.items()) if self._wanted(name, cid, annos)]
+        self.set_record(index, {"image": image, "annotations": anns, "categories": categories})
 
     def _kind_of(self, name: str, annos: dict) -> str:
         from wearforge.wear.defects import DEFECT_CLASSES
@@ -101,16 +81,20 @@ class CocoWriter(FileWriter):
         kind = self._kind_of(name, annos)
         return self.kinds == "both" or self.kinds == kind + "s"
 
-    def dataset(self) -> dict:
-        with self._lock:
-            images = [self._images[k] for k in sorted(self._images)]
-            annotations = [a for k in sorted(self._annotations) for a in self._annotations[k]]
-            categories = [self._categories[k] for k in sorted(self._categories)]
+    @staticmethod
+    def dataset(records: dict[int, dict], run_info: dict) -> dict:
+        """The COCO dataset of committed frame records (frame -> record)."""
+        images = sorted((r["image"] for r in records.values()), key=lambda img: img["id"])
+        annotations = [a for i in sorted(records) for a in records[i]["annotations"]]
+        categories: dict[int, dict] = {}
+        for i in sorted(records):
+            for cat in records[i]["categories"]:
+                categories.setdefault(cat["id"], cat)
         return {"info": {"description": "wearforge synthetic inspection data", "version": __version__,
-                         **{k: v for k, v in self.run_info.items() if isinstance(v, (str, int, float))}},
-                "licenses": [], "images": images, "annotations": annotations, "categories": categories}
+                         **{k: v for k, v in run_info.items() if isinstance(v, (str, int, float))}},
+                "licenses": [], "images": images, "annotations": annotations,
+                "categories": [categories[k] for k in sorted(categories)]}
 
-    def write_manifest(self) -> None:
-        # instances.json first: the manifest must never list a frame the JSON lacks
-        atomic_write_bytes(self.output_dir / "instances.json", json.dumps(self.dataset()).encode())
-        super().write_manifest()
+    @classmethod
+    def _assemble(cls, folder: Path, records: dict[int, dict], parts, settings: dict, run_info: dict) -> None:
+        atomic_write_bytes(folder / "instances.json", json.dumps(cls.dataset(records, run_info)).encode())

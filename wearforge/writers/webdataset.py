@@ -2,57 +2,38 @@
 
 Members per sample (key = zero-padded frame index): ``{key}.png`` (rgb), ``{key}.depth.npy`` (float32
 metres, lossless), ``{key}.seg.png`` (16-bit instance ids), ``{key}.defects.png`` (16-bit defect class
-ids), ``{key}.json`` (boxes, labels, defect instances and the FrameSpec). A shard is written as
-``shard-NNNNNN.tar.tmp`` and renamed when it holds ``shard_size`` samples (or at the end), so readers
-never see a partial shard; a restarted run starts a new shard after the last complete one.
+ids), ``{key}.json`` (boxes, labels, defect instances and the FrameSpec). Samples are committed with their
+work shard (``shards/webdataset-SSSSSS.tar``); ``shard-NNNNNN.tar`` holds the committed frames with index in
+``[N * shard_size, (N + 1) * shard_size)`` in index order, so its boundaries and bytes are fixed by the
+frame indices alone, whatever the worker count or interruptions. ``manifest.json`` lists each tar's frames.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from wearforge.writers.base import FileWriter, encode_png, json_bytes, npy_bytes, per_render_product
+from wearforge.writers.base import (DEFAULT_SHARD_FRAMES, FileWriter, encode_png, json_bytes, member_bytes,
+                                    npy_bytes, per_render_product, write_tar)
 
 
 class WebDatasetWriter(FileWriter):
     name = "webdataset"
 
-    def __init__(self, output_dir: str | Path, shard_size: int = 256, workers: int = 2, run_info: dict | None = None):
-        super().__init__(output_dir, workers, run_info)
+    def __init__(self, output_dir: str | Path, shard_size: int = 256, workers: int = 2, run_info: dict | None = None,
+                 shard_frames: int = DEFAULT_SHARD_FRAMES):
+        super().__init__(output_dir, workers, run_info, shard_frames)
         self.shard_size = shard_size
-        for stale in self.output_dir.glob("shard-*.tar.tmp"):
-            stale.unlink()  # a crashed run's partial shard; its frames are not in the manifest
-        numbers = [int(p.name[6:12]) for p in self.output_dir.glob("shard-*.tar")]
-        self._shard_no = max(numbers, default=-1) + 1
-        self._tar = None
-        self._tar_path: Path | None = None
-        self._in_shard: list[int] = []
-        # encoding runs on a pool; tar members are appended in frame order by one thread owning the shard
-        self._encoder = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wearforge-encode")
-        self._appender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wearforge-shard")
-        self._slots = threading.BoundedSemaphore(16)
-        self._pending = []
+
+    def settings(self) -> dict:
+        return {"shard_size": self.shard_size}
 
     def write(self, data: dict) -> None:
         annos = next(iter(per_render_product(data).values()))
         index = self.next_index(annos)
-        self._slots.acquire()  # back-pressure: at most 16 samples in flight
-        encoded = self._encoder.submit(self._sample, index, annos)
-
-        def append() -> None:
-            try:
-                self._append(index, encoded.result())
-            finally:
-                self._slots.release()
-
-        self._pending = [f for f in self._pending if not f.done() or f.exception()]
-        self._pending.append(self._appender.submit(append))
+        self._files.run(lambda: self.add_members(index, self._sample(index, annos)), index)
+        self._files.seal(index)
 
     def _sample(self, index: int, annos: dict) -> dict[str, bytes]:
         key = f"{index:08d}"
@@ -82,37 +63,20 @@ class WebDatasetWriter(FileWriter):
         out[f"{key}.json"] = json_bytes(meta)
         return out
 
-    def _append(self, index: int, members: dict[str, bytes]) -> None:
-        import tarfile
-
-        if self._tar is None:
-            self._tar_path = self.output_dir / f"shard-{self._shard_no:06d}.tar"
-            self._tar = tarfile.open(str(self._tar_path) + ".tmp", "w")
-        for name, blob in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(blob)
-            info.mtime = 0  # reproducible shards
-            info.mode = 0o644
-            self._tar.addfile(info, io.BytesIO(blob))
-        self._in_shard.append(index)
-        if len(self._in_shard) >= self.shard_size:
-            self._close_shard()
-
-    def _close_shard(self) -> None:
-        if self._tar is None:
-            return
-        self._tar.close()
-        os.replace(str(self._tar_path) + ".tmp", self._tar_path)
-        frames, self._in_shard = self._in_shard, []
-        self._tar, self._shard_no = None, self._shard_no + 1
-        with self._done_lock:
-            self.done.update(frames)
-        FileWriter.write_manifest(self)
-
-    def on_final_frame(self) -> None:
-        for f in self._pending:
-            f.result()
-        self._appender.submit(self._close_shard).result()
-        self._appender.shutdown(wait=True)
-        self._encoder.shutdown(wait=True)
-        super().on_final_frame()
+    @classmethod
+    def _assemble(cls, folder: Path, records: dict[int, dict], parts: dict[int, Path], settings: dict,
+                  run_info: dict) -> dict:
+        size = int(settings.get("shard_size", 256))
+        tars: dict[str, list[int]] = {}
+        for i in sorted(records):
+            tars.setdefault(f"shard-{i // size:06d}.tar", []).append(i)
+        before = cls.read_manifest(folder).get("tars", {})
+        for name, frames in tars.items():
+            if before.get(name) == frames and (folder / name).is_file():
+                continue  # same frames, same bytes: a completed tar is not written again
+            members = member_bytes(parts, records, frames)
+            write_tar(folder / name, [m for i in frames for m in members[i]])
+        for stale in folder.glob("shard-*.tar"):
+            if stale.name not in tars:
+                stale.unlink()
+        return {"tars": tars}

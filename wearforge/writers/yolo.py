@@ -3,7 +3,8 @@
     yolo/images/{train,val}/frame_N.png
     yolo/labels/{train,val}/frame_N.txt    one object per line: class cx cy w h (detect)
                                            or class x1 y1 x2 y2 ... (segment: polygon traced from the mask)
-    yolo/data.yaml                         path, train, val, names
+    yolo/data.yaml                         train, val, task, nc, names (no ``path``: Ultralytics then
+                                           resolves the folders next to data.yaml, so the dataset can move)
 
 Class indices are the twin's stable semantic ids minus 2 (parts first, then defect classes), so they
 are contiguous and identical across runs. The train/val split is a hash of the frame index: the same
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 import yaml
 
-from wearforge.writers.base import FileWriter, atomic_write_bytes, encode_png, per_render_product
+from wearforge.writers.base import DEFAULT_SHARD_FRAMES, FileWriter, atomic_write_bytes, encode_png, per_render_product
 from wearforge.writers.objects import Kinds, class_table, frame_objects
 
 
@@ -45,22 +46,20 @@ class YoloWriter(FileWriter):
 
     def __init__(self, output_dir: str | Path, task: Literal["detect", "segment"] = "detect", objects: Kinds = "both",
                  val_fraction: float = 0.2, skip_classes: tuple[str, ...] = (), workers: int = 2,
-                 run_info: dict | None = None):
-        super().__init__(output_dir, workers, run_info)
+                 run_info: dict | None = None, shard_frames: int = DEFAULT_SHARD_FRAMES):
+        super().__init__(output_dir, workers, run_info, shard_frames)
         self.task = task
         self.kinds = objects
         self.val_fraction = val_fraction
         self.skip = tuple(skip_classes)
-        self.names: dict[int, str] = {}
-        existing = self.output_dir / "data.yaml"
-        if existing.is_file():
-            self.names = {int(k): v for k, v in (yaml.safe_load(existing.read_text()).get("names") or {}).items()}
+
+    def settings(self) -> dict:
+        return {"task": self.task}
 
     def write(self, data: dict) -> None:
         annos = next(iter(per_render_product(data).values()))
         index = self.next_index(annos)
-        for cid, name in class_table(annos).items():
-            self.names.setdefault(cid - 2, name)
+        self.set_record(index, {"names": {str(cid - 2): name for cid, name in sorted(class_table(annos).items())}})
         split = split_of(index, self.val_fraction)
         rgb = annos["rgb"]["data"]
         stem = f"frame_{index:06d}"
@@ -87,10 +86,13 @@ class YoloWriter(FileWriter):
                 lines.append(f"{cls} {coords}")
         return "\n".join(lines) + ("\n" if lines else "")
 
-    def write_manifest(self) -> None:
-        names = {k: self.names[k] for k in sorted(self.names)}
-        data = {"path": str(self.output_dir.resolve()), "train": "images/train", "val": "images/val",
-                "task": self.task, "nc": (max(names) + 1) if names else 0,
-                "names": {k: names.get(k, f"class_{k}") for k in range((max(names) + 1) if names else 0)}}
-        atomic_write_bytes(self.output_dir / "data.yaml", yaml.safe_dump(data, sort_keys=False).encode())
-        super().write_manifest()
+    @classmethod
+    def _assemble(cls, folder: Path, records: dict[int, dict], parts, settings: dict, run_info: dict) -> None:
+        names: dict[int, str] = {}
+        for i in sorted(records):
+            for k, v in records[i].get("names", {}).items():
+                names.setdefault(int(k), v)
+        nc = (max(names) + 1) if names else 0
+        data = {"train": "images/train", "val": "images/val", "task": settings.get("task", "detect"), "nc": nc,
+                "names": {k: names.get(k, f"class_{k}") for k in range(nc)}}
+        atomic_write_bytes(folder / "data.yaml", yaml.safe_dump(data, sort_keys=False).encode())
