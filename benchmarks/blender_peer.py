@@ -118,6 +118,22 @@ def seconds_at(rows: list[dict], target: float) -> float | None:
     return None
 
 
+def match(m_rows: list[dict], c_rows: list[dict], targets: list[float]) -> list[dict]:
+    """Seconds per frame of each renderer / denoiser setting at each target PSNR, and Cycles / Mitsuba."""
+    matched = []
+    for target in targets:
+        entry = {"psnr": target}
+        for name, rows in (("mitsuba", m_rows), ("cycles", c_rows)):
+            for denoise in (False, True):
+                entry[f"{name}{'_denoised' if denoise else ''}"] = seconds_at(
+                    [r for r in rows if r["denoise"] == denoise], target)
+        for suffix in ("", "_denoised"):
+            m, c = entry.get("mitsuba" + suffix), entry.get("cycles" + suffix)
+            entry["ratio_cycles_over_mitsuba" + suffix] = (c / m) if m and c else None
+        matched.append(entry)
+    return matched
+
+
 # ------------------------------------------------------------------------------------------ Cycles
 def cycles_worker(job_path: str) -> None:
     """Runs inside the Blender interpreter: import the .usda, set lights, render the ladder."""
@@ -336,8 +352,16 @@ def main() -> None:
                     help="PSNR values (dB) at which seconds per frame are compared")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "blender_peer.json"))
     ap.add_argument("--png", default=str(ROOT / "benchmarks" / "results" / "blender_peer.png"))
+    ap.add_argument("--rescore", action="store_true",
+                    help="recompute the matched table of --json for --targets from its measured rows (no rendering)")
     ap.add_argument("--cycles-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rescore:
+        result = json.loads(Path(args.json).read_text())
+        result["matched"] = match(result["mitsuba"]["rows"], result["cycles"]["rows"], args.targets)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+        print(json.dumps(result["matched"], indent=1))
+        return
     if args.cycles_worker:
         cycles_worker(args.cycles_worker)
         return
@@ -377,17 +401,7 @@ def main() -> None:
         c_rows = score(cycles["rows"], "", tmp, c_ref, exposure)
         cross = psnr(display(c_ref, exposure), display(m_ref, exposure))
         mean_ratio = float(np.mean(c_ref[..., :3]) / max(np.mean(m_ref[..., :3]), 1e-12))
-    matched = []
-    for target in args.targets:
-        entry = {"psnr": target}
-        for name, rows in (("mitsuba", m_rows), ("cycles", c_rows)):
-            for denoise in (False, True):
-                entry[f"{name}{'_denoised' if denoise else ''}"] = seconds_at(
-                    [r for r in rows if r["denoise"] == denoise], target)
-        for suffix in ("", "_denoised"):
-            m, c = entry.get("mitsuba" + suffix), entry.get("cycles" + suffix)
-            entry["ratio_cycles_over_mitsuba" + suffix] = (c / m) if m and c else None
-        matched.append(entry)
+    matched = match(m_rows, c_rows, args.targets)
     result = {
         "machine": machine(), "load_average_at_start": load0, "load_average_at_end": os.getloadavg(),
         "command": "benchmarks/blender_peer.py " + " ".join(sys.argv[1:]),
