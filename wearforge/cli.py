@@ -105,11 +105,14 @@ def generate(
         result = run(r, progress=lambda done, total: bar.update(task, completed=done))
     timing = ", ".join(f"{k} {v / max(result.frames, 1):.2f}s" for k, v in result.timing.items())
     skipped = r.frames - result.frames
-    already = f", {skipped} already there" if skipped else ""
+    already = f", {skipped} already there" if skipped > 0 else ""
     out.print(f"[green]wrote {result.frames} frames[/green]{already} ({result.variant}; per frame: {timing})")
     out.print(f"dataset:       {result.output_dir.resolve()}")
     if result.contact_sheet:
         out.print(f"contact sheet: {result.contact_sheet.resolve()}")
+    for t in result.targets or []:
+        state = "[green]met[/green]" if t["met"] else f"[yellow]short by {t['shortfall']}[/yellow]"
+        out.print(f"target {t['class']}: {t['achieved']}/{t['count']} {state}")
 
 
 @app.command()

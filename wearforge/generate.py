@@ -21,6 +21,7 @@ class GenerateResult:
     contact_sheet: Path | None = None
     variant: str = ""
     timing: dict[str, float] = field(default_factory=dict)
+    targets: list[dict] | None = None  # per-target achieved counts and shortfall (recipes with targets)
 
 
 def prepare_output(path: Path) -> Path:
@@ -115,29 +116,73 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     sheet_frames: list[dict] = []
     totals: dict[str, float] = {}
     start = time.perf_counter()
+    targets = None
+    if recipe.targets.instances:
+        from wearforge.targets import TargetCounter
+
+        targets = TargetCounter(list(recipe.targets.instances))
+    rendered = 0
+
+    def render_one(i: int):
+        """Render, write and (with targets) measure frame i; frames already written are read back instead."""
+        nonlocal rendered
+        if i in done:
+            return _instances_on_disk(out, i) if targets is not None else []
+        spec = sample_frame(recipe, recipe.seed, i, scene)
+        if recipe.randomizers.settle is not None:
+            from wearforge.physics.settle import settle_frame
+
+            spec = settle_frame(stage, spec, recipe.randomizers.settle)
+        data = renderer.render(spec)
+        for key, value in data.pop("timing").items():
+            totals[key] = totals.get(key, 0.0) + value
+        t0 = time.perf_counter()
+        payload = to_annotator_layout(data, i)
+        for writer, already in zip(writers, have):
+            if i not in already:  # a writer that has the frame keeps it: no duplicates on resume
+                writer.write(payload)
+        totals["write"] = totals.get("write", 0.0) + time.perf_counter() - t0
+        if len(sheet_frames) < keep:
+            sheet_frames.append(data)
+        rendered += 1
+        if targets is None:
+            return []
+        from wearforge.report.instances import annotation_instances
+
+        return annotation_instances(data)
+
     try:
         for n, i in enumerate(todo):
-            spec = sample_frame(recipe, recipe.seed, i, scene)
-            if recipe.randomizers.settle is not None:
-                from wearforge.physics.settle import settle_frame
-
-                spec = settle_frame(stage, spec, recipe.randomizers.settle)
-            data = renderer.render(spec)
-            for key, value in data.pop("timing").items():
-                totals[key] = totals.get(key, 0.0) + value
-            t0 = time.perf_counter()
-            payload = to_annotator_layout(data, i)
-            for writer, already in zip(writers, have):
-                if i not in already:  # a writer that has the frame keeps it: no duplicates on resume
-                    writer.write(payload)
-            totals["write"] = totals.get("write", 0.0) + time.perf_counter() - t0
-            if len(sheet_frames) < keep:
-                sheet_frames.append(data)
+            if targets is not None:
+                targets.add(render_one(i))
+            else:
+                render_one(i)
             if progress:
                 progress(recipe.frames - len(todo) + n + 1, recipe.frames)
+        if targets is not None:
+            for i in sorted(done & set(range(recipe.frames))):
+                targets.add(render_one(i))
+            if recipe.targets.frame_budget:
+                from wearforge.targets import oversample
+
+                oversample(recipe, targets, scene, render_one, log.info)
     finally:
         for writer in writers:
             writer.on_final_frame()
         stage.GetSessionLayer().Clear()
     sheet = contact_sheet(sheet_frames, out / "contact_sheet.png") if sheet_frames else None
-    return GenerateResult(out, len(todo), time.perf_counter() - start, sheet, renderer.variant, totals)
+    result = GenerateResult(out, rendered, time.perf_counter() - start, sheet, renderer.variant, totals)
+    if targets is not None:
+        result.targets = targets.summary()
+    return result
+
+
+def _instances_on_disk(out: Path, index: int) -> list:
+    """Instances of a frame written by an earlier run (basic layout), for counting targets on resume."""
+    from wearforge.report.dataset import Frame
+    from wearforge.report.instances import frame_instances
+
+    tag = f"{index:04d}"
+    if not (out / f"rgb_{tag}.png").is_file():
+        return []
+    return frame_instances(Frame(out, index, tag))
