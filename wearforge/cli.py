@@ -27,6 +27,8 @@ Examples:
   wearforge sample recipes/demo.yaml --frame 3              # the FrameSpec of frame 3, as JSON
   wearforge assets                                          # bundled digital twins
   wearforge textures --out out/textures                     # every defect type, flat and rendered
+  wearforge report out/demo --recipe recipes/demo.yaml --real photos/   # quality report + distance to photos
+  wearforge focus out/demo --recipe recipes/demo.yaml --hard 3,7 --run  # more frames like the hard ones
 """
 
 app = typer.Typer(
@@ -189,6 +191,61 @@ def assets() -> None:
         tris = sum(sum(c - 2 for c in (m.GetFaceVertexCountsAttr().Get() or [])) for m in meshes)
         table.add_row(f"asset:{path.stem}", ", ".join(classes), str(len(meshes)), str(tris))
     out.print(table)
+
+
+@app.command(epilog="Example: wearforge report out/demo --recipe recipes/demo.yaml --real photos/")
+def report(
+    dataset: Annotated[Path, typer.Argument(metavar="OUT", help="Dataset folder (basic writer layout).", show_default=False)],
+    real: Annotated[Optional[Path], typer.Option("--real", help="Folder of real photos to measure the distance to.")] = None,
+    recipe: Annotated[Optional[Path], typer.Option("--recipe", "-r", help="The recipe the dataset was made from "
+                                                   "(parameter coverage and targets).")] = None,
+    features: Annotated[Optional[Path], typer.Option("--features", help="Own feature model (ONNX, NCHW RGB in [0, 1]) "
+                                                     "instead of the hand-built features.")] = None,
+    report_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder (default OUT/report).")] = None,
+    duplicates: Annotated[float, typer.Option("--duplicate-threshold", min=0.0, max=1.0,
+                                              help="Thumbnail correlation above which two frames are near-duplicates.")] = 0.985,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Threads reading frames.")] = 2,
+    set_: SetOpt = None,
+) -> None:
+    """Measure a dataset: class balance, sizes, visibility, coverage, duplicates, targets, distance to real photos."""
+    from wearforge.report import Options, build_report
+
+    opts = Options(real=real, recipe=recipe, features=features, duplicate_threshold=duplicates, workers=workers,
+                   overrides=list(set_ or []))
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        result = build_report(dataset, report_dir, opts, progress)
+    s = result["scores"]
+    rich_ = s["information_richness"]
+    cov = rich_["parameter_coverage"]
+    out.print(f"[bold]information richness[/bold]: {result['frames']} frames, {rich_['defect_instances']} defect "
+              f"instances in {rich_['classes']} classes; parameter coverage "
+              f"{'n/a (no --recipe)' if cov is None else f'{100 * cov:.0f} %'}, {rich_['never_varied']} field(s) never "
+              f"varied, {rich_['near_duplicate_pairs']} near-duplicate pair(s)")
+    ind = s["indistinguishability"]
+    if ind:
+        out.print(f"[bold]indistinguishability[/bold]: KID {ind['kid']:.4f} ± {ind['kid_std']:.4f}, real-vs-synthetic "
+                  f"classifier {100 * ind['classifier_accuracy']:.0f} % (50 % = indistinguishable)")
+    else:
+        out.print("[bold]indistinguishability[/bold]: n/a (give --real FOLDER)")
+    intent = s["intentionality"]
+    if intent:
+        out.print(f"[bold]intentionality[/bold]: {intent['met']}/{intent['targets']} targets met, "
+                  f"fulfilment {100 * intent['fulfilment']:.0f} %")
+        for t in result["targets"]:
+            if not t["met"]:
+                out.print(f"  {t['class']}: {t['achieved']}/{t['count']}, short by {t['shortfall']}")
+    else:
+        out.print("[bold]intentionality[/bold]: n/a (no targets in the recipe" + ("" if recipe else ", no --recipe") + ")")
+    folder = (report_dir or dataset / "report").resolve()
+    out.print(f"report: {folder / 'index.html'}")
 
 
 def main() -> None:
