@@ -248,6 +248,66 @@ def report(
     out.print(f"report: {folder / 'index.html'}")
 
 
+@app.command(epilog="Example: wearforge focus out/demo --recipe recipes/demo.yaml --scores model_scores.csv --run")
+def focus(
+    dataset: Annotated[Path, typer.Argument(metavar="OUT", help="Dataset folder the hard cases come from.", show_default=False)],
+    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="The recipe the dataset was made from.")],
+    hard: Annotated[Optional[str], typer.Option("--hard", help="Hard frame indices, e.g. 3,7,12.")] = None,
+    scores: Annotated[Optional[Path], typer.Option("--scores", help="CSV (frame,score[,instance]) or JSON of a model's "
+                                                   "scores; low = hard.")] = None,
+    quantile: Annotated[float, typer.Option("--quantile", min=0.0, max=1.0, help="With --scores: the lowest share "
+                                            "taken as hard.")] = 0.2,
+    below: Annotated[Optional[float], typer.Option("--below", help="With --scores: frames scored below this are hard "
+                                                   "(instead of --quantile).")] = None,
+    failures: Annotated[Optional[Path], typer.Option("--failures", help="Folder of real photos the model failed on: "
+                                                     "their nearest frames are hard.")] = None,
+    features: Annotated[Optional[Path], typer.Option("--features", help="Own feature model (ONNX) for --failures.")] = None,
+    weight: Annotated[float, typer.Option("--weight", min=0.0, max=1.0, help="Share of new frames drawn around "
+                                          "the hard cases.")] = 0.7,
+    width: Annotated[float, typer.Option("--width", min=0.0, max=1.0, help="Spread around a hard case, as a fraction "
+                                         "of the original spread.")] = 0.15,
+    frames: Annotated[Optional[int], typer.Option("--frames", "-n", min=1, help="Frames of the focus dataset.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Seed of the focus recipe (default: derived, "
+                                                "never the original's).")] = None,
+    out_recipe: Annotated[Optional[Path], typer.Option("--out-recipe", help="Where to write the recipe "
+                                                       "(default OUT/focus.yaml).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder of the focus dataset "
+                                                    "(default OUT_focus).")] = None,
+    run_it: Annotated[bool, typer.Option("--run", help="Generate the focus dataset right away.")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Turn hard cases into a recipe that extends the original and draws more frames like them."""
+    from wearforge import focus as fx
+
+    chosen: set[int] = set()
+    notes = []
+    if hard:
+        try:
+            picked = {int(v) for v in hard.replace(" ", "").split(",") if v}
+        except ValueError:
+            raise InputError(f"expected frame indices like 3,7,12, got {hard!r}", field="--hard") from None
+        chosen |= picked
+        notes.append(f"frames {sorted(picked)}")
+    if scores is not None:
+        picked = set(fx.hardest(fx.read_scores(scores), quantile, below))
+        chosen |= picked
+        notes.append(f"{len(picked)} lowest-scored frame(s) in {scores.name}")
+    if failures is not None:
+        picked = set(fx.nearest_frames(dataset, failures, features))
+        chosen |= picked
+        notes.append(f"nearest frames of the failure photos in {failures}")
+    if not chosen:
+        raise InputError("no hard cases: give --hard, --scores or --failures")
+    target = out_recipe or dataset / "focus.yaml"
+    folder = str(out_dir or dataset.with_name(dataset.name + "_focus"))
+    path = fx.write_focus_recipe(recipe, dataset, sorted(chosen), target, weight=weight, width=width, frames=frames,
+                                 seed=seed, out_dir=folder, note="; ".join(notes))
+    out.print(f"focus recipe: {path.resolve()} ({len(chosen)} hard case(s): {sorted(chosen)[:20]}"
+              f"{' ...' if len(chosen) > 20 else ''})")
+    if run_it:
+        generate(path, frames=None, out_dir=None, seed=None, writer=None, overwrite=False, set_=set_)
+
+
 def main() -> None:
     """Entry point: input problems print one message and exit with status 2, never a traceback."""
     try:
