@@ -179,8 +179,13 @@ def test_users_own_onnx_model_supplies_the_features(tmp_path):
     assert np.allclose(ext(img), expected, atol=1e-4)
 
 
-def test_report_cli_summarises_and_bad_input_exits_2(tmp_path):
-    synth = render(tmp_path / "ds", 3, 5)
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("small") / "ds", 3, 5)
+
+
+def test_report_cli_summarises_and_bad_input_exits_2(small, tmp_path):
+    synth = small
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = lambda *a: subprocess.run([sys.executable, "-m", "wearforge", "report", *a], capture_output=True, text=True,  # noqa: E731
                                     env=env, timeout=300)
@@ -193,3 +198,19 @@ def test_report_cli_summarises_and_bad_input_exits_2(tmp_path):
                          ((str(tmp_path),), "no rgb_N.png frames")]:
         bad = run(*args)
         assert bad.returncode == 2 and needle in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+
+
+def test_report_page_renders_in_a_real_browser(small, tmp_path):
+    from wearforge.report.screenshot import find_browser, section_screenshots
+
+    if find_browser() is None:
+        pytest.skip("no Chromium-family browser on PATH (Debian: apt-get install chromium)")
+    report = build_report(small, tmp_path / "rep", Options())
+    shots = section_screenshots(report, tmp_path / "rep", {"top": ("scores", "classes")}, height=700)
+    import cv2
+
+    img = cv2.imread(str(shots[0]))
+    assert img.shape[:2] == (700, 1280)
+    # the page drew something: text, bars and the histograms' blue, not a blank or error page
+    blue = np.all(np.abs(img.astype(int) - (168, 120, 72)) < 8, -1)  # #4878a8 in BGR
+    assert (img < 128).mean() > 0.005 and blue.sum() > 200

@@ -226,7 +226,7 @@ def report(
     rich_ = s["information_richness"]
     cov = rich_["parameter_coverage"]
     out.print(f"[bold]information richness[/bold]: {result['frames']} frames, {rich_['defect_instances']} defect "
-              f"instances in {rich_['classes']} classes; parameter coverage "
+              f"instances in {rich_['classes']} defect classes; parameter coverage "
               f"{'n/a (no --recipe)' if cov is None else f'{100 * cov:.0f} %'}, {rich_['never_varied']} field(s) never "
               f"varied, {rich_['near_duplicate_pairs']} near-duplicate pair(s)")
     ind = s["indistinguishability"]

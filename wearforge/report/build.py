@@ -354,7 +354,7 @@ def _real_section(paths: list[Path], synthetic: np.ndarray, indices: list[int], 
 def _scores(report: dict) -> dict:
     """The three headline numbers."""
     defect = [c for c in report["classes"] if c["kind"] == "defect"]
-    richness = {"classes": len(report["classes"]), "defect_instances": int(sum(c["instances"] for c in defect)),
+    richness = {"classes": len(defect), "defect_instances": int(sum(c["instances"] for c in defect)),
                 "parameter_coverage": report["coverage"]["mean_coverage"],
                 "never_varied": len(report["coverage"]["never_varied"]),
                 "near_duplicate_pairs": report["near_duplicates"]["pairs"]}
