@@ -115,3 +115,26 @@ def test_scores_files_and_bad_input(tmp_path):
                            out_dir=None, note="")
     r = wearforge("focus", str(tmp_path), "--recipe", str(DEMO))
     assert r.returncode == 2 and "no hard cases" in r.stderr
+
+
+def test_uncovered_bins_become_cases_at_the_bin_centre(tmp_path):
+    from collections import defaultdict
+
+    from wearforge.focus import uncovered_cases
+    from wearforge.report.coverage import compare, flatten_spec, reference_fields
+
+    recipe = load_recipe(DEMO)
+    fields = defaultdict(list)
+    for i in range(5):
+        spec = sample_frame(recipe, 7, i).model_dump(mode="json")
+        (tmp_path / f"frame_spec_{i:04d}.json").write_text(json.dumps(spec))
+        for k, v in flatten_spec(spec).items():
+            fields[k].extend(v)
+    rows = compare(fields, reference_fields(recipe, 200))
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "report.json").write_text(json.dumps({"coverage": {"fields": rows}}))
+    cases, notes = uncovered_cases(tmp_path, limit=200)
+    assert len(cases) >= 10
+    for case, (key, centre) in zip(cases, notes):
+        values = flatten_spec(case)[key]
+        assert min(abs(v - centre) for v in values) <= 1e-6 * max(1.0, abs(centre)), (key, centre, values)

@@ -261,6 +261,8 @@ def focus(
                                                    "(instead of --quantile).")] = None,
     failures: Annotated[Optional[Path], typer.Option("--failures", help="Folder of real photos the model failed on: "
                                                      "their nearest frames are hard.")] = None,
+    uncovered: Annotated[bool, typer.Option("--uncovered", help="Also aim at the parameter bins the report found "
+                                            "uncovered (needs OUT/report from `wearforge report --recipe`).")] = False,
     features: Annotated[Optional[Path], typer.Option("--features", help="Own feature model (ONNX) for --failures.")] = None,
     weight: Annotated[float, typer.Option("--weight", min=0.0, max=1.0, help="Share of new frames drawn around "
                                           "the hard cases.")] = 0.7,
@@ -296,14 +298,18 @@ def focus(
         picked = set(fx.nearest_frames(dataset, failures, features))
         chosen |= picked
         notes.append(f"nearest frames of the failure photos in {failures}")
-    if not chosen:
-        raise InputError("no hard cases: give --hard, --scores or --failures")
+    extra: list[dict] = []
+    if uncovered:
+        extra, bins = fx.uncovered_cases(dataset)
+        shown = ", ".join(f"{k}={v:.3g}" for k, v in bins[:6])
+        notes.append(f"{len(extra)} uncovered bin(s): {shown}{' ...' if len(bins) > 6 else ''}")
+    if not chosen and not extra:
+        raise InputError("no hard cases: give --hard, --scores, --failures or --uncovered")
     target = out_recipe or dataset / "focus.yaml"
     folder = str(out_dir or dataset.with_name(dataset.name + "_focus"))
     path = fx.write_focus_recipe(recipe, dataset, sorted(chosen), target, weight=weight, width=width, frames=frames,
-                                 seed=seed, out_dir=folder, note="; ".join(notes))
-    out.print(f"focus recipe: {path.resolve()} ({len(chosen)} hard case(s): {sorted(chosen)[:20]}"
-              f"{' ...' if len(chosen) > 20 else ''})")
+                                 seed=seed, out_dir=folder, note="; ".join(notes), extra_cases=extra)
+    out.print(f"focus recipe: {path.resolve()} ({len(chosen) + len(extra)} case(s): {'; '.join(notes)})")
     if run_it:
         generate(path, frames=None, out_dir=None, seed=None, writer=None, overwrite=False, set_=set_)
 

@@ -167,6 +167,83 @@ def nearest_frames(dataset: Path, photos: Path, features: Path | None = None, wo
     return sorted({int(frames[i]) for i in idx[:, 0]})
 
 
+def _set_field(spec: dict, key: str, value: float) -> bool:
+    """Set one flattened field (wearforge.report.coverage.flatten_spec naming) in a FrameSpec dict."""
+    import re
+
+    m = re.fullmatch(r"(.+?)(?:\[(\d+)\])?", key)
+    base, idx = m.group(1), m.group(2)
+
+    def put(holder: dict, name: str) -> bool:
+        if idx is None:
+            holder[name] = value
+            return True
+        if isinstance(holder.get(name), list) and int(idx) < len(holder[name]):
+            holder[name][int(idx)] = value
+            return True
+        return False
+
+    if base in ("camera.distance", "camera.azimuth", "camera.elevation"):
+        cam = spec["camera"]
+        d = np.subtract(cam["position"], cam["look_at"])
+        r = float(np.linalg.norm(d))
+        az, el = np.degrees(np.arctan2(d[1], d[0])), np.degrees(np.arcsin(d[2] / r))
+        r, az, el = {"camera.distance": (value, az, el), "camera.azimuth": (r, value, el),
+                     "camera.elevation": (r, az, value)}[base]
+        a, e = np.radians(az), np.radians(el)
+        offset = r * np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
+        cam["position"] = [float(v) for v in np.add(cam["look_at"], offset)]
+        return True
+    head, _, name = base.rpartition(".")
+    if head in ("camera", "sensor"):
+        return put(spec[head], name)
+    if head.startswith("light["):
+        path = head[6:-1]
+        return any(put(li, name) for li in spec["lights"] if li["path"] == path)
+    cls, _, section = head.partition(".")
+    done = False
+    for part in spec["parts"]:
+        if part["semantic_class"] != cls:
+            continue
+        if section in ("pose", "material", "physics"):
+            done |= put(part[section], name)
+        elif section.startswith("wear."):
+            for layer in (part.get("wear") or {}).get("layers", []):
+                if layer["type"] == section[5:] and name in layer["params"]:
+                    layer["params"][name] = value
+                    done = True
+    return done
+
+
+def uncovered_cases(dataset: Path, limit: int = 16) -> tuple[list[dict], list[tuple[str, float]]]:
+    """Cases for the report's uncovered numeric bins: the frame nearest each bin, with that field at its centre."""
+    from wearforge.report.coverage import flatten_spec
+
+    path = Path(dataset) / "report" / "report.json"
+    if not path.is_file():
+        raise InputError(f"no report in {path.parent}: run `wearforge report {dataset} --recipe ...` first",
+                         field="--uncovered")
+    fields = [f for f in json.loads(path.read_text())["coverage"]["fields"]
+              if f.get("kind") == "numeric" and f.get("uncovered")]
+    specs = {int(p.stem.rsplit("_", 1)[1]): json.loads(p.read_text())
+             for p in sorted(Path(dataset).glob("frame_spec_*.json"))}
+    flat = {i: flatten_spec(s) for i, s in specs.items()}
+    cases, notes = [], []
+    for f in fields:
+        for lo, hi in f["uncovered"]:
+            centre = (lo + hi) / 2
+            have = [(abs(np.mean(v[f["field"]]) - centre), i) for i, v in flat.items() if v.get(f["field"])]
+            if not have:
+                continue
+            case = json.loads(json.dumps(specs[min(have)[1]]))
+            if _set_field(case, f["field"], float(centre)):
+                cases.append(case)
+                notes.append((f["field"], float(centre)))
+            if len(cases) >= limit:
+                return cases, notes
+    return cases, notes
+
+
 # ------------------------------------------------------------------------------------------ the recipe
 def focus_seed(seed: int, hard: list[int]) -> int:
     """A seed of its own for the focus recipe (depends on the original seed and the hard frames)."""
@@ -175,14 +252,15 @@ def focus_seed(seed: int, hard: list[int]) -> int:
 
 
 def write_focus_recipe(recipe_path: Path, dataset: Path, hard: list[int], out_path: Path, *, weight: float,
-                       width: float, frames: int | None, seed: int | None, out_dir: str | None, note: str) -> Path:
-    """Write a recipe that extends ``recipe_path`` and focuses on the hard frames of ``dataset``."""
+                       width: float, frames: int | None, seed: int | None, out_dir: str | None, note: str,
+                       extra_cases: list[dict] = ()) -> Path:
+    """Write a recipe that extends ``recipe_path`` and focuses on the hard frames of ``dataset`` (+ extra cases)."""
     from wearforge.recipe import load_recipe
 
     base = load_recipe(recipe_path)
-    if not hard:
-        raise InputError("no hard cases selected (give --hard, --scores or --failures)")
-    cases = []
+    if not hard and not extra_cases:
+        raise InputError("no hard cases selected (give --hard, --scores, --failures or --uncovered)")
+    cases = list(extra_cases)
     for i in hard:
         path = Path(dataset) / f"frame_spec_{i:04d}.json"
         if not path.is_file():
@@ -198,7 +276,7 @@ def write_focus_recipe(recipe_path: Path, dataset: Path, hard: list[int], out_pa
     extends = os.path.relpath(Path(recipe_path).resolve(), Path(out_path).resolve().parent)
     data: dict[str, Any] = {
         "extends": extends,
-        "seed": focus_seed(base.seed, hard) if seed is None else seed,
+        "seed": focus_seed(base.seed, hard + [len(cases)]) if seed is None else seed,
         "focus": {"weight": weight, "width": width, "note": note, "cases": cases},
     }
     if frames is not None:
@@ -206,7 +284,7 @@ def write_focus_recipe(recipe_path: Path, dataset: Path, hard: list[int], out_pa
     if out_dir is not None:
         data["output"] = {"dir": out_dir}
     Focus.model_validate(data["focus"])
-    header = (f"# Focus recipe: {note}\n# {len(cases)} hard case(s) from {dataset}; {weight:.0%} of frames are drawn "
+    header = (f"# Focus recipe: {note}\n# {len(cases)} case(s) from {dataset}; {weight:.0%} of frames are drawn "
               f"around them (width {width}), the rest as in {Path(recipe_path).name}.\n")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=120))

@@ -50,7 +50,8 @@ def kid(real: np.ndarray, synthetic: np.ndarray, subsets: int = 100, subset_size
     """KID between two feature sets: mean and standard deviation of MMD^2 over random subsets."""
     if not standardised:
         real, synthetic = standardise(real, synthetic)
-    m = int(min(subset_size, len(real), len(synthetic)))
+    # subsets of half the smaller set (at most subset_size): with all images in every subset the spread would be 0
+    m = int(min(subset_size, max(2, min(len(real), len(synthetic)) // 2)))
     if m < 2:
         raise ValueError("KID needs at least 2 images in each set")
     rng = np.random.default_rng(seed)

@@ -82,7 +82,7 @@ _TEMPLATE = """<!doctype html>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
-table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right;vertical-align:top}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right;vertical-align:top}
 th{background:#f3f3f3}td.l,th.l{text-align:left}.muted{color:#888}.flag{color:#b00;font-weight:bold}.ok{color:#080}
 .chart text{font-size:11px;fill:#333}.chart text.v{font-size:10px;fill:#666}
 .scores{display:flex;gap:16px}.score{border:1px solid #ccc;border-radius:6px;padding:10px 16px;min-width:250px}
@@ -106,15 +106,14 @@ fulfilment <b>{{ pct(s.intentionality.fulfilment) }}</b>{% else %}<span class="m
 {% if "classes" in sections %}<h2>Classes</h2>
 <p class="legend"><span style="background:{{ bar }}"></span>instances<span style="background:{{ ref }}"></span>frames containing the class</p>
 {{ class_bars|safe }}
-<table><tr><th class="l">class</th><th class="l">kind</th><th>instances</th><th>frames</th><th>median px</th><th>px ≥ {{ learn }}</th>
-<th>median mm²</th><th>visible</th><th>ignored</th><th>occlusion (median)</th><th>truncation (median)</th>
+<table><tr><th class="l">class</th><th class="l">kind</th><th>instances</th><th>frames</th><th>median px</th><th>≥&nbsp;{{ learn }}&nbsp;px</th>
+<th>median mm²</th><th>visible</th><th>ignored</th>
 <th class="l">size in pixels</th><th class="l">size in mm²</th><th class="l">occlusion / truncation</th></tr>
 {% for c in r.classes %}<tr><td class="l">{{ c.class }}</td><td class="l">{{ c.kind }}</td><td>{{ c.instances }}</td><td>{{ c.frames }}</td>
 <td>{{ fmt(c.pixels.median) }}</td><td>{{ pct(c.learnable_fraction) }}</td><td>{{ fmt(c.mm2.median if c.mm2 else none) }}</td>
 <td>{{ pct(c.visible_fraction) }}</td><td>{{ pct(c.ignored_fraction) if c.ignored_fraction is not none else ("n/a" if c.kind == "defect" else "") }}</td>
-<td>{{ fmt(c.occlusion.median) if c.occlusion else "" }}</td><td>{{ fmt(c.truncation.median) if c.truncation else "" }}</td>
 <td class="l">{{ hist(c.pixels_hist)|safe }}</td><td class="l">{{ hist(c.mm2_hist)|safe if c.mm2_hist else "" }}</td>
-<td class="l">{% if c.occlusion_hist %}<span class="muted">occlusion</span><br>{{ hist(c.occlusion_hist)|safe }}{% endif %}{% if c.truncation_hist %}<br><span class="muted">truncation</span><br>{{ hist(c.truncation_hist)|safe }}{% endif %}</td></tr>
+<td class="l">{% if c.occlusion_hist %}<span class="muted">occlusion, median {{ fmt(c.occlusion.median) }}</span><br>{{ hist(c.occlusion_hist)|safe }}{% endif %}{% if c.truncation_hist %}<br><span class="muted">truncation, median {{ fmt(c.truncation.median) }}</span><br>{{ hist(c.truncation_hist)|safe }}{% endif %}</td></tr>
 {% endfor %}</table>
 <p class="muted">Visible: defects: labelled / (labelled + ignored) pixels in the box{% if not r.labels.ignore_masks %} (this dataset has no ignore masks, so every labelled pixel counts as visible){% endif %}; parts: 1 − occlusion.
 mm²: surface area under the instance's pixels (depth, camera and surface normal).</p>
