@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import logging
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +23,6 @@ from wearforge.report.dataset import Dataset, Frame, read_image, real_images
 from wearforge.report.distance import classifier_accuracy, kid, nearest, standardise
 from wearforge.report.features import make_extractor, thumbnail_signature
 from wearforge.report.instances import MIN_LEARNABLE_PIXELS, Instance, frame_instances
-
-log = logging.getLogger("wearforge")
 
 GALLERY = 6  # crops per class and kind
 THUMB = 160  # longer side of thumbnails in the report, pixels

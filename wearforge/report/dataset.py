@@ -108,13 +108,14 @@ class Frame:
         from wearforge.writers.basic import id_color
 
         ids = [int(i) for i in self.defects["instanceId"]]
-        packed = pack_rgba(raw)
+        packed = pack_rgba(raw).astype(np.uint64)
+        if not ids:
+            return np.zeros(packed.shape, np.uint32)
+        # the writer colours instance i with id_color(i): invert that palette
         colours = np.asarray([int(pack_rgba(np.asarray(id_color(i), np.uint8)[None])[0]) for i in ids], np.uint64)
         order = np.argsort(colours)
         keys, values = colours[order], np.asarray(ids, np.uint32)[order]
-        pos = np.clip(np.searchsorted(keys, packed.astype(np.uint64)), 0, max(len(keys) - 1, 0))
-        if not len(keys):
-            return np.zeros(packed.shape, np.uint32)
+        pos = np.clip(np.searchsorted(keys, packed), 0, len(keys) - 1)
         hit = keys[pos] == packed
         return np.where(hit, values[pos], 0).astype(np.uint32)
 

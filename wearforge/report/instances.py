@@ -135,10 +135,7 @@ def part_instances(boxes: np.ndarray | None, labels: dict, boxes3d: np.ndarray |
 
 
 def frame_instances(frame) -> list[Instance]:
-    """Every part and defect instance of a dataset Frame (read from its files)."""
-    from wearforge.report.dataset import Frame
-
-    assert isinstance(frame, Frame)
+    """Every part and defect instance of a dataset Frame (wearforge.report.dataset.Frame, read from its files)."""
     cam = frame.camera
     ids = frame.defect_ids()
     area = None
