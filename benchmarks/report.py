@@ -93,6 +93,8 @@ def main() -> None:
     if not (source / "rgb_0007.png").is_file():
         generate(load_recipe(recipe, ["frames=8", "render.spp=8", "output.contact_sheet=0",
                                       f"output.dir={json.dumps(str(source))}"]))
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version(),
+               "runs": args.runs, "load_average_at_start": os.getloadavg()[0], "sizes": []}
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for n in args.frames:
         folder = synthesize(source, args.work / f"n{n}", n)
@@ -105,6 +107,11 @@ def main() -> None:
         print(f"{n} frames: report {t:.1f} s ({1000 * t / n:.0f} ms/frame), peak RSS {m:.0f} MiB | "
               f"peer (decode rgb only) {tp:.1f} s, {mp:.0f} MiB | report/peer time {t / tp:.1f}x")
         sys.stdout.flush()
+        results["sizes"].append({"frames": n, "report_s": t, "report_peak_mib": m, "peer_decode_s": tp,
+                                 "peer_peak_mib": mp, "report_runs": rep, "peer_runs": peer})
+    out = ROOT / "benchmarks" / "results" / "report.json"
+    out.write_text(json.dumps(results, indent=1))
+    print("wrote", out)
 
 
 if __name__ == "__main__":

@@ -138,3 +138,26 @@ def test_uncovered_bins_become_cases_at_the_bin_centre(tmp_path):
     for case, (key, centre) in zip(cases, notes):
         values = flatten_spec(case)[key]
         assert min(abs(v - centre) for v in values) <= 1e-6 * max(1.0, abs(centre)), (key, centre, values)
+
+
+def test_failure_photos_stand_for_their_nearest_frames(tmp_path):
+    import cv2
+    import numpy as np
+
+    from wearforge.focus import nearest_frames
+
+    rng = np.random.default_rng(4)
+    ds, photos = tmp_path / "ds", tmp_path / "failures"
+    ds.mkdir()
+    photos.mkdir()
+    frames = []
+    for i in range(8):  # eight clearly different scenes: colour blocks at random places
+        img = np.full((48, 64, 3), rng.integers(0, 255, 3), np.uint8)
+        x, y = rng.integers(0, 40), rng.integers(0, 30)
+        img[y:y + 18, x:x + 24] = rng.integers(0, 255, 3)
+        frames.append(img)
+        cv2.imwrite(str(ds / f"rgb_{i:04d}.png"), img)
+    for i in (2, 5):  # "photos" of scenes 2 and 5: noisier, slightly brighter
+        photo = np.clip(frames[i] * 1.05 + rng.normal(0, 4, frames[i].shape), 0, 255).astype(np.uint8)
+        cv2.imwrite(str(photos / f"fail_{i}.jpg"), photo)
+    assert nearest_frames(ds, photos) == [2, 5]

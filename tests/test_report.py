@@ -214,3 +214,14 @@ def test_report_page_renders_in_a_real_browser(small, tmp_path):
     # the page drew something: text, bars and the histograms' blue, not a blank or error page
     blue = np.all(np.abs(img.astype(int) - (168, 120, 72)) < 8, -1)  # #4878a8 in BGR
     assert (img < 128).mean() > 0.005 and blue.sum() > 200
+
+
+def test_near_duplicates_are_found_and_distinct_frames_are_not():
+    from wearforge.report.build import near_duplicates
+    from wearforge.report.features import thumbnail_signature
+
+    rng = np.random.default_rng(5)
+    imgs = [rng.integers(0, 255, (48, 64, 3)).astype(np.uint8) for _ in range(6)]
+    imgs.append(np.clip(imgs[2].astype(int) + rng.integers(-3, 4, imgs[2].shape), 0, 255).astype(np.uint8))
+    count, pairs = near_duplicates(np.asarray([thumbnail_signature(i) for i in imgs]), 0.985, chunk=4)
+    assert count == 1 and (pairs[0][1], pairs[0][2]) == (2, 6) and pairs[0][0] > 0.985

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import json
 import time
+from array import array
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -183,7 +184,7 @@ def build_report(dataset_dir: str | Path, out_dir: str | Path | None = None, opt
     extractor = make_extractor(opt.features)
     real_paths = real_images(opt.real) if opt.real is not None else []
 
-    per_class: dict[tuple[str, str], dict[str, Any]] = {}
+    per_class: dict[tuple[str, str], dict[str, array]] = {}
     gallery = _Gallery()
     fields: dict[str, list] = defaultdict(list)
     feats, sigs, indices, lumas, lights = [], [], [], [], []
@@ -203,7 +204,7 @@ def build_report(dataset_dir: str | Path, out_dir: str | Path | None = None, opt
             fields[key].extend(values)
         seen = set()
         for inst in res["instances"]:
-            row = per_class.setdefault((inst.kind, inst.cls), defaultdict(list))
+            row = per_class.setdefault((inst.kind, inst.cls), defaultdict(lambda: array("d")))  # 8 bytes a value
             row["pixels"].append(inst.pixels)
             row["visibility"].append(inst.visibility)
             if inst.mm2 is not None:
