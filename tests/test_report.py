@@ -225,3 +225,26 @@ def test_near_duplicates_are_found_and_distinct_frames_are_not():
     imgs.append(np.clip(imgs[2].astype(int) + rng.integers(-3, 4, imgs[2].shape), 0, 255).astype(np.uint8))
     count, pairs = near_duplicates(np.asarray([thumbnail_signature(i) for i in imgs]), 0.985, chunk=4)
     assert count == 1 and (pairs[0][1], pairs[0][2]) == (2, 6) and pairs[0][0] > 0.985
+
+
+@pytest.mark.parametrize("tilt", [0.0, 50.0])
+def test_pixel_areas_sum_to_the_area_of_a_plane_in_view(tilt):
+    """A plane filling the view, facing the camera or tilted: pixel areas add up to its visible area."""
+    from wearforge.report.instances import pixel_area_mm2
+
+    w, h, f, ap = 64, 48, 24.0, 20.955
+    cam = {"renderProductResolution": [w, h], "cameraFocalLength": f, "cameraAperture": [ap, ap * h / w],
+           "cameraViewTransform": np.eye(4).ravel().tolist(), "metersPerSceneUnit": 1.0}
+    fx = f / (ap / w)
+    t = np.radians(tilt)
+    n = np.array([0.0, np.sin(t), np.cos(t)])  # the plane through (0, 0, -1) with this normal (camera looks down -z)
+    u = (np.arange(w) + 0.5 - w / 2) / fx
+    v = (np.arange(h) + 0.5 - h / 2) / fx
+    rays = np.stack(np.broadcast_arrays(u[None, :], -v[:, None], -np.ones((h, 1))), -1)
+    depth = (n @ [0, 0, -1.0]) / (rays @ n) * 1.0  # z of the hit: rays have z = -1, so depth = -t*(-1)
+    area = pixel_area_mm2(depth, np.broadcast_to(n, (h, w, 3)).copy(), cam).sum() / 1e6
+    # exact: the image rectangle's corners cast onto the plane, as a quadrilateral
+    corners = np.array([[-w / 2, h / 2], [w / 2, h / 2], [w / 2, -h / 2], [-w / 2, -h / 2]]) / fx
+    pts = [(n @ [0, 0, -1.0]) / (np.array([x, y, -1.0]) @ n) * np.array([x, y, -1.0]) for x, y in corners]
+    quad = 0.5 * np.linalg.norm(np.cross(pts[2] - pts[0], pts[3] - pts[1]))
+    assert area == pytest.approx(quad, rel=0.01)

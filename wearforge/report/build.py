@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
+from wearforge.errors import InputError
 from wearforge.report.coverage import compare, flatten_spec, reference_fields
 from wearforge.report.dataset import Dataset, Frame, read_image, real_images
 from wearforge.report.distance import classifier_accuracy, kid, nearest, standardise
@@ -303,6 +304,9 @@ def build_report(dataset_dir: str | Path, out_dir: str | Path | None = None, opt
                            "weight": recipe.focus.weight, "width": recipe.focus.width}
     # ---------------------------------------------------------------- indistinguishability
     if real_paths:
+        if len(features) < 2:
+            raise InputError(f"comparing with real photos needs at least 2 frames; {ds.folder} has {len(features)}",
+                             field="--real")
         report["real"] = _real_section(real_paths, features, indices, ds, extractor, opt, img_dir, progress)
     np.savez_compressed(out / "features.npz", features=features, frames=np.asarray(indices),
                         extractor=np.asarray(extractor.name))

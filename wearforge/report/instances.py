@@ -51,13 +51,14 @@ def pixel_area_mm2(depth: np.ndarray, normals: np.ndarray | None, camera: dict) 
     ray = np.stack(np.broadcast_arrays(u[None, :], -v[:, None], -np.ones((h, 1))), -1)
     ray /= np.linalg.norm(ray, axis=-1, keepdims=True)
     cos_ray = -ray[..., 2]
-    # footprint on a surface facing the camera: (z * pitch / f)^2 ... leaning away makes it larger
-    area = (z * 1000.0 / fx) ** 2 / np.maximum(cos_ray, 1e-3) ** 3
+    # a pixel's solid angle is cos^3(ray)/fx^2 and its distance z/cos(ray): z^2 cos(ray)/fx^2 across the ray,
+    # divided by the cosine between ray and surface normal (a surface leaning away covers more)
+    area = (z * 1000.0 / fx) ** 2 * cos_ray
     if normals is not None and normals.shape[:2] == (h, w):
         view = _mat(camera["cameraViewTransform"])[:3, :3]
         n_cam = normals.reshape(-1, 3) @ view
         cos_inc = np.abs((n_cam.reshape(h, w, 3) * ray).sum(-1))
-        area = area * cos_ray / np.maximum(cos_inc, 0.2)
+        area = area / np.maximum(cos_inc, 0.2)
     return area
 
 
