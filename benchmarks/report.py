@@ -5,7 +5,8 @@
 Rendering 1,000 frames would take this machine hours, so the dataset is synthesized: 8 demo frames are
 rendered at the demo resolution (512x384), then copied to N frames with every copy's image perturbed
 (gain, shift, noise) so that features and near-duplicate search see N different images; labels are
-copied unchanged. Each report runs in its own process (peak RSS from getrusage). The peer, measured in
+copied unchanged. Each report runs in its own process (peak RSS: VmHWM, which getrusage would
+inherit from the parent across exec). The peer, measured in
 the same run, is decoding the same N rgb PNGs and nothing else: the floor any report must pay.
 """
 
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CHILD = """
-import resource, sys, time, json
+import sys, time, json
 from pathlib import Path
 sys.path.insert(0, {root!r})
 mode, folder, recipe = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
@@ -40,7 +41,8 @@ else:
     import cv2
     for p in sorted(folder.glob("rgb_*.png")):
         cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-print(json.dumps({{"seconds": time.perf_counter() - t, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]  # peak RSS of this process
+print(json.dumps({{"seconds": time.perf_counter() - t, "peak_mib": int(hwm) / 1024}}))
 """
 
 

@@ -112,7 +112,7 @@ class Frame:
         if not ids:
             return np.zeros(packed.shape, np.uint32)
         # the writer colours instance i with id_color(i): invert that palette
-        colours = np.asarray([int(pack_rgba(np.asarray(id_color(i), np.uint8)[None])[0]) for i in ids], np.uint64)
+        colours = pack_rgba(np.asarray([id_color(i) for i in ids], np.uint8)).astype(np.uint64)
         order = np.argsort(colours)
         keys, values = colours[order], np.asarray(ids, np.uint32)[order]
         pos = np.clip(np.searchsorted(keys, packed), 0, len(keys) - 1)

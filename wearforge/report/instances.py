@@ -32,8 +32,14 @@ def _mat(values) -> np.ndarray:
     return np.asarray(values, np.float64).reshape(4, 4)
 
 
-def pixel_area_mm2(depth: np.ndarray, normals: np.ndarray | None, camera: dict) -> np.ndarray | None:
-    """Surface area (mm²) each pixel covers: a pinhole pixel's footprint at its depth, over the surface's tilt."""
+def pixel_area_mm2(depth: np.ndarray, normals: np.ndarray | None, camera: dict,
+                   where: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
+    """Surface area (mm²) each pixel covers, for the whole image or only the pixels ``where`` = (rows, cols).
+
+    A pixel's solid angle is cos³θ / f² (θ: the ray's angle to the optical axis, f in pixels) and its distance
+    z / cos θ, so across the ray it covers z² cos θ / f²; a surface leaning away by i from the ray covers
+    1 / cos i more (i clamped at 78 degrees).
+    """
     try:
         w, h = camera["renderProductResolution"]
         focal = float(camera["cameraFocalLength"])
@@ -43,23 +49,30 @@ def pixel_area_mm2(depth: np.ndarray, normals: np.ndarray | None, camera: dict) 
         return None
     if depth is None or depth.shape[:2] != (h, w) or focal <= 0:
         return None
-    z = np.where(np.isfinite(depth), depth, 0.0).astype(np.float64) * scale
-    pitch = aperture / w  # mm of sensor per pixel
-    fx = focal / pitch
-    u = (np.arange(w) + 0.5 - w / 2) / fx
-    v = (np.arange(h) + 0.5 - h / 2) / fx
-    ray = np.stack(np.broadcast_arrays(u[None, :], -v[:, None], -np.ones((h, 1))), -1)
-    ray /= np.linalg.norm(ray, axis=-1, keepdims=True)
-    cos_ray = -ray[..., 2]
-    # a pixel's solid angle is cos^3(ray)/fx^2 and its distance z/cos(ray): z^2 cos(ray)/fx^2 across the ray,
-    # divided by the cosine between ray and surface normal (a surface leaning away covers more)
-    area = (z * 1000.0 / fx) ** 2 * cos_ray
+    rows, cols = where if where is not None else np.indices((h, w)).reshape(2, -1)
+    fx = focal / (aperture / w)
+    z = depth[rows, cols].astype(np.float64) * scale
+    z = np.where(np.isfinite(z), z, 0.0)
+    ray = np.stack([(cols + 0.5 - w / 2) / fx, -(rows + 0.5 - h / 2) / fx, -np.ones(len(z))], -1)
+    ray /= np.sqrt((ray * ray).sum(-1, keepdims=True))
+    area = (z * 1000.0 / fx) ** 2 * -ray[:, 2]
     if normals is not None and normals.shape[:2] == (h, w):
         view = _mat(camera["cameraViewTransform"])[:3, :3]
-        n_cam = normals.reshape(-1, 3) @ view
-        cos_inc = np.abs((n_cam.reshape(h, w, 3) * ray).sum(-1))
-        area = area / np.maximum(cos_inc, 0.2)
-    return area
+        n_cam = normals[rows, cols, :3].astype(np.float64) @ view
+        area /= np.maximum(np.abs((n_cam * ray).sum(-1)), 0.2)
+    return area if where is not None else area.reshape(h, w)
+
+
+def instance_mm2(ids: np.ndarray | None, count: int, depth: np.ndarray | None, normals: np.ndarray | None,
+                 camera: dict | None) -> np.ndarray | None:
+    """Visible surface area per instance id (index = id), from the pixels each id covers."""
+    if ids is None or depth is None or camera is None:
+        return None
+    rows, cols = np.nonzero((ids > 0) & (ids < count))
+    area = pixel_area_mm2(depth, normals, camera, (rows, cols))
+    if area is None:
+        return None
+    return np.bincount(ids[rows, cols].astype(np.int64), weights=area, minlength=count)
 
 
 def truncation(box3d: np.ndarray, camera: dict) -> float | None:
@@ -85,18 +98,11 @@ def truncation(box3d: np.ndarray, camera: dict) -> float | None:
 
 
 def defect_instances(defects: np.ndarray | None, labels: dict, ids: np.ndarray | None,
-                     ignore: np.ndarray | None, area: np.ndarray | None) -> list[Instance]:
-    """One Instance per row of a defect_instances array (mm² and ignore share when the images allow)."""
+                     ignore: np.ndarray | None, mm2: np.ndarray | None) -> list[Instance]:
+    """One Instance per row of a defect_instances array (mm² per id and ignore share when the images allow)."""
     if defects is None or len(defects) == 0:
         return []
-    n = int(defects["instanceId"].max()) + 1
-    mm2 = None
     use_ignore = ignore is not None and ids is not None and ignore.shape == ids.shape
-    if ids is not None:
-        flat = ids.ravel().astype(np.int64)
-        keep = flat < n
-        if area is not None and area.shape == ids.shape:
-            mm2 = np.bincount(flat[keep], weights=area.ravel()[keep], minlength=n)
     extra = [f for f in defects.dtype.names if f not in BASE_DEFECT_FIELDS
              and np.issubdtype(defects.dtype[f], np.number) and defects.dtype[f].shape == ()]
     out = []
@@ -110,7 +116,8 @@ def defect_instances(defects: np.ndarray | None, labels: dict, ids: np.ndarray |
             x0, y0, x1, y1 = box
             ignored = float(ignore[y0:y1 + 1, x0:x1 + 1].sum())
             vis = px / (px + ignored) if px + ignored > 0 else 0.0
-        out.append(Instance("defect", cls, px, None if mm2 is None else float(mm2[i]), vis, None, box, i,
+        area = float(mm2[i]) if mm2 is not None and i < len(mm2) else None
+        out.append(Instance("defect", cls, px, area, vis, None, box, i,
                             {f: float(row[f]) for f in extra}))
     return out
 
@@ -135,16 +142,18 @@ def part_instances(boxes: np.ndarray | None, labels: dict, boxes3d: np.ndarray |
     return out
 
 
+def _count(defects: np.ndarray | None) -> int:
+    return int(defects["instanceId"].max()) + 1 if defects is not None and len(defects) else 0
+
+
 def frame_instances(frame) -> list[Instance]:
     """Every part and defect instance of a dataset Frame (wearforge.report.dataset.Frame, read from its files)."""
     cam = frame.camera
     ids = frame.defect_ids()
-    area = None
-    if ids is not None and cam is not None:
-        depth = frame.depth()
-        if depth is not None:
-            area = pixel_area_mm2(depth, frame.normals(), cam)
-    inst = defect_instances(frame.defects, frame.defect_labels, ids, frame.ignore_mask(), area)
+    mm2 = None
+    if ids is not None and cam is not None and _count(frame.defects):
+        mm2 = instance_mm2(ids, _count(frame.defects), frame.depth(), frame.normals(), cam)
+    inst = defect_instances(frame.defects, frame.defect_labels, ids, frame.ignore_mask(), mm2)
     boxes, labels, _ = frame.part_boxes()
     b3, l3 = frame.part_boxes_3d()
     return part_instances(boxes, labels, b3, l3, cam) + inst
@@ -155,14 +164,12 @@ def annotation_instances(annotations: dict) -> list[Instance]:
     cam = annotations.get("camera_params")
     d = annotations.get("defect_instances") or {}
     ids = d.get("mask")
-    area = None
     depth = (annotations.get("distance_to_image_plane") or {}).get("data")
     normals = (annotations.get("normals") or {}).get("data")
-    if ids is not None and cam is not None and depth is not None:
-        area = pixel_area_mm2(depth, None if normals is None else normals[..., :3], cam)
+    mm2 = instance_mm2(ids, _count(d.get("data")), depth, normals, cam) if _count(d.get("data")) else None
     ignore = (annotations.get("defect_ignore") or {}).get("data")
     labels = {str(k): v for k, v in (d.get("idToLabels") or {}).items()}
-    inst = defect_instances(d.get("data"), labels, ids, None if ignore is None else ignore > 0, area)
+    inst = defect_instances(d.get("data"), labels, ids, None if ignore is None else ignore > 0, mm2)
     b = annotations.get("bounding_box_2d_tight") or {}
     b3 = annotations.get("bounding_box_3d") or {}
     parts = part_instances(b.get("data"), {str(k): v for k, v in (b.get("idToLabels") or {}).items()},
