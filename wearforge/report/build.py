@@ -153,8 +153,12 @@ def near_duplicates(signatures: np.ndarray, threshold: float, chunk: int = 512, 
         mask = cols > rows + start
         rows, cols = rows[mask], cols[mask]
         total += len(rows)
-        for r, c in zip(rows, cols):
-            item = (float(sim[r, c]), start + int(r), int(c))
+        vals = sim[rows, cols]
+        if len(vals) > keep:  # a fixed-camera sweep can make millions of pairs: keep the chunk's best only
+            best = np.argpartition(-vals, keep)[:keep]
+            rows, cols, vals = rows[best], cols[best], vals[best]
+        for r, c, val in zip(rows, cols, vals):
+            item = (float(val), start + int(r), int(c))
             if len(found) < keep:
                 heapq.heappush(found, item)
             elif item > found[0]:
