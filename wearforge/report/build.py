@@ -166,6 +166,17 @@ def near_duplicates(signatures: np.ndarray, threshold: float, chunk: int = 512, 
     return total, sorted(found, reverse=True)
 
 
+def _extend(fields: dict, key: str, values: list) -> None:
+    """Numbers go to a compact array (8 bytes each), names to a list."""
+    store = fields.get(key)
+    numeric = all(isinstance(v, float) for v in values)
+    if store is None:
+        store = fields[key] = array("d") if numeric else []
+    elif isinstance(store, array) and not numeric:
+        store = fields[key] = list(store)
+    store.extend(values)
+
+
 def _load_recipe(path: Path | None, overrides: list[str]):
     if path is None:
         return None
@@ -191,7 +202,7 @@ def build_report(dataset_dir: str | Path, out_dir: str | Path | None = None, opt
 
     per_class: dict[tuple[str, str], dict[str, array]] = {}
     gallery = _Gallery()
-    fields: dict[str, list] = defaultdict(list)
+    fields: dict[str, array | list] = {}
     feats, sigs, indices, lumas, lights = [], [], [], [], []
     counter = None
     if recipe is not None and recipe.targets.instances:
@@ -206,7 +217,7 @@ def build_report(dataset_dir: str | Path, out_dir: str | Path | None = None, opt
         lumas.append(res["luma"])
         lights.append(_light_total(res["spec"]))
         for key, values in res["fields"].items():
-            fields[key].extend(values)
+            _extend(fields, key, values)
         seen = set()
         for inst in res["instances"]:
             row = per_class.setdefault((inst.kind, inst.cls), defaultdict(lambda: array("d")))  # 8 bytes a value
@@ -225,6 +236,7 @@ def build_report(dataset_dir: str | Path, out_dir: str | Path | None = None, opt
                 gallery.offer(frame.index, inst, res["rgb"])
         if counter is not None:
             counter.add(res["instances"])
+        frame.release()
         if progress:
             progress("frames", n + 1, len(ds))
     features = np.asarray(feats)
@@ -262,7 +274,7 @@ def build_report(dataset_dir: str | Path, out_dir: str | Path | None = None, opt
             entry["severity"] = sev
         classes.append(entry)
     report["classes"] = classes
-    cam = np.asarray(fields.get("camera.distance", []))
+    cam = np.asarray(fields.get("camera.distance", array("d")))
     report["camera_distance"] = {"summary": _summary(cam), "hist": _lin_hist(cam, None)} if len(cam) else None
     lt = np.asarray([v for v in lights if v is not None])
     report["lighting"] = {

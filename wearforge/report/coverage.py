@@ -9,6 +9,7 @@ distribution of the same flattened fields over FrameSpecs drawn from the recipe 
 from __future__ import annotations
 
 import math
+from array import array
 from collections import defaultdict
 from typing import Any, Iterable
 
@@ -88,7 +89,7 @@ def reference_fields(recipe, frames: int = REFERENCE_FRAMES, seed_offset: int = 
 
 
 def _numeric(values: Iterable) -> bool:
-    return all(isinstance(v, float) for v in values)
+    return isinstance(values, array) or all(isinstance(v, float) for v in values)
 
 
 def compare_field(name: str, sampled: list, requested: list | None) -> dict:

@@ -77,6 +77,11 @@ class Frame:
         p = self.path(stem, ".npy")
         return np.load(p, allow_pickle=False) if p.is_file() else None
 
+    def release(self) -> None:
+        """Forget the labels read so far (a report over 10,000 frames keeps no frame's files in memory)."""
+        for name in ("spec", "camera", "defects", "defect_labels"):
+            self.__dict__.pop(name, None)
+
     def rgb(self) -> np.ndarray:
         return read_image(self.path("rgb", ".png"))
 
