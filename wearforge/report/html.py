@@ -128,7 +128,7 @@ mm²: surface area under the instance's pixels (depth, camera and surface normal
 {% endif %}
 {% if "coverage" in sections %}<h2>Parameter coverage</h2>
 <p>{% if r.coverage.reference %}Blue: values in the frames; orange line: the recipe's requested distribution
-({{ r.coverage.reference_frames }} FrameSpecs drawn from {{ r.coverage.reference }} with a reference seed).
+({{ r.coverage.reference_frames }} FrameSpecs drawn from {{ r.coverage.reference.split("/")[-1] }} with a reference seed).
 Coverage = share of the requested range's {{ 10 }} bins that frames reached; KS = two-sample Kolmogorov–Smirnov statistic.
 {% else %}No --recipe given: sampled values only; fields that never changed are flagged.{% endif %}</p>
 <table><tr><th class="l">field</th><th>values</th><th>distinct</th><th>coverage</th><th>KS</th><th class="l">distribution</th><th class="l">flags</th></tr>
