@@ -36,6 +36,8 @@ Examples:
   wearforge sample recipes/demo.yaml --frame 3              # the FrameSpec of frame 3, as JSON
   wearforge assets                                          # bundled digital twins
   wearforge textures --out out/textures                     # every defect type, flat and rendered
+  wearforge report out/demo --recipe recipes/demo.yaml --real photos/   # quality report + distance to photos
+  wearforge focus out/demo --recipe recipes/demo.yaml --hard 3,7 --run  # more frames like the hard ones
 """
 
 app = typer.Typer(
@@ -137,7 +139,7 @@ def generate(
             raise typer.Exit(1)
     timing = ", ".join(f"{k} {v / max(result.frames, 1):.2f}s" for k, v in result.timing.items())
     skipped = r.frames - result.frames
-    already = f", {skipped} already there" if skipped and select is None else ""
+    already = f", {skipped} already there" if skipped > 0 and select is None else ""
     how = f"{result.workers} workers, " if result.workers > 1 else ""
     out.print(f"[green]wrote {result.frames} frames[/green]{already} ({how}{result.variant or 'nothing rendered'}; "
               f"per frame: {timing or '-'})")
@@ -146,6 +148,9 @@ def generate(
         out.print(f"shards {shards} done; when every task has finished: wearforge merge {result.output_dir}")
     if result.contact_sheet:
         out.print(f"contact sheet: {result.contact_sheet.resolve()}")
+    for t in result.targets or []:
+        state = "[green]met[/green]" if t["met"] else f"[yellow]short by {t['shortfall']}[/yellow]"
+        out.print(f"target {t['class']}: {t['achieved']}/{t['count']} {state}")
 
 
 @app.command(epilog="Example: wearforge merge out/demo")
@@ -263,6 +268,127 @@ def assets() -> None:
         tris = sum(sum(c - 2 for c in (m.GetFaceVertexCountsAttr().Get() or [])) for m in meshes)
         table.add_row(f"asset:{path.stem}", ", ".join(classes), str(len(meshes)), str(tris))
     out.print(table)
+
+
+@app.command(epilog="Example: wearforge report out/demo --recipe recipes/demo.yaml --real photos/")
+def report(
+    dataset: Annotated[Path, typer.Argument(metavar="OUT", help="Dataset folder (basic writer layout).", show_default=False)],
+    real: Annotated[Optional[Path], typer.Option("--real", help="Folder of real photos to measure the distance to.")] = None,
+    recipe: Annotated[Optional[Path], typer.Option("--recipe", "-r", help="The recipe the dataset was made from "
+                                                   "(parameter coverage and targets).")] = None,
+    features: Annotated[Optional[Path], typer.Option("--features", help="Own feature model (ONNX, NCHW RGB in [0, 1]) "
+                                                     "instead of the hand-built features.")] = None,
+    report_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder (default OUT/report).")] = None,
+    duplicates: Annotated[float, typer.Option("--duplicate-threshold", min=0.0, max=1.0,
+                                              help="Thumbnail correlation above which two frames are near-duplicates.")] = 0.985,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Threads reading frames.")] = 2,
+    set_: SetOpt = None,
+) -> None:
+    """Measure a dataset: class balance, sizes, visibility, coverage, duplicates, targets, distance to real photos."""
+    from wearforge.report import Options, build_report
+
+    opts = Options(real=real, recipe=recipe, features=features, duplicate_threshold=duplicates, workers=workers,
+                   overrides=list(set_ or []))
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        result = build_report(dataset, report_dir, opts, progress)
+    s = result["scores"]
+    rich_ = s["information_richness"]
+    cov = rich_["parameter_coverage"]
+    out.print(f"[bold]information richness[/bold]: {result['frames']} frames, {rich_['defect_instances']} defect "
+              f"instances in {rich_['classes']} defect classes; parameter coverage "
+              f"{'n/a (no --recipe)' if cov is None else f'{100 * cov:.0f} %'}, {rich_['never_varied']} field(s) never "
+              f"varied, {rich_['near_duplicate_pairs']} near-duplicate pair(s)")
+    ind = s["indistinguishability"]
+    if ind:
+        out.print(f"[bold]indistinguishability[/bold]: KID {ind['kid']:.4f} ± {ind['kid_std']:.4f}, real-vs-synthetic "
+                  f"classifier {100 * ind['classifier_accuracy']:.0f} % (50 % = indistinguishable)")
+    else:
+        out.print("[bold]indistinguishability[/bold]: n/a (give --real FOLDER)")
+    intent = s["intentionality"]
+    if intent:
+        out.print(f"[bold]intentionality[/bold]: {intent['met']}/{intent['targets']} targets met, "
+                  f"fulfilment {100 * intent['fulfilment']:.0f} %")
+        for t in result["targets"]:
+            if not t["met"]:
+                out.print(f"  {t['class']}: {t['achieved']}/{t['count']}, short by {t['shortfall']}")
+    else:
+        out.print("[bold]intentionality[/bold]: n/a (no targets in the recipe" + ("" if recipe else ", no --recipe") + ")")
+    folder = (report_dir or dataset / "report").resolve()
+    out.print(f"report: {folder / 'index.html'}")
+
+
+@app.command(epilog="Example: wearforge focus out/demo --recipe recipes/demo.yaml --scores model_scores.csv --run")
+def focus(
+    dataset: Annotated[Path, typer.Argument(metavar="OUT", help="Dataset folder the hard cases come from.", show_default=False)],
+    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="The recipe the dataset was made from.")],
+    hard: Annotated[Optional[str], typer.Option("--hard", help="Hard frame indices, e.g. 3,7,12.")] = None,
+    scores: Annotated[Optional[Path], typer.Option("--scores", help="CSV (frame,score[,instance]) or JSON of a model's "
+                                                   "scores; low = hard.")] = None,
+    quantile: Annotated[float, typer.Option("--quantile", min=0.0, max=1.0, help="With --scores: the lowest share "
+                                            "taken as hard.")] = 0.2,
+    below: Annotated[Optional[float], typer.Option("--below", help="With --scores: frames scored below this are hard "
+                                                   "(instead of --quantile).")] = None,
+    failures: Annotated[Optional[Path], typer.Option("--failures", help="Folder of real photos the model failed on: "
+                                                     "their nearest frames are hard.")] = None,
+    uncovered: Annotated[bool, typer.Option("--uncovered", help="Also aim at the parameter bins the report found "
+                                            "uncovered (needs OUT/report from `wearforge report --recipe`).")] = False,
+    features: Annotated[Optional[Path], typer.Option("--features", help="Own feature model (ONNX) for --failures.")] = None,
+    weight: Annotated[float, typer.Option("--weight", min=0.0, max=1.0, help="Share of new frames drawn around "
+                                          "the hard cases.")] = 0.7,
+    width: Annotated[float, typer.Option("--width", min=0.0, max=1.0, help="Spread around a hard case, as a fraction "
+                                         "of the original spread.")] = 0.15,
+    frames: Annotated[Optional[int], typer.Option("--frames", "-n", min=1, help="Frames of the focus dataset.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Seed of the focus recipe (default: derived, "
+                                                "never the original's).")] = None,
+    out_recipe: Annotated[Optional[Path], typer.Option("--out-recipe", help="Where to write the recipe "
+                                                       "(default OUT/focus.yaml).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder of the focus dataset "
+                                                    "(default OUT_focus).")] = None,
+    run_it: Annotated[bool, typer.Option("--run", help="Generate the focus dataset right away.")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Turn hard cases into a recipe that extends the original and draws more frames like them."""
+    from wearforge import focus as fx
+
+    chosen: set[int] = set()
+    notes = []
+    if hard:
+        try:
+            picked = {int(v) for v in hard.replace(" ", "").split(",") if v}
+        except ValueError:
+            raise InputError(f"expected frame indices like 3,7,12, got {hard!r}", field="--hard") from None
+        chosen |= picked
+        notes.append(f"frames {sorted(picked)}")
+    if scores is not None:
+        picked = set(fx.hardest(fx.read_scores(scores), quantile, below))
+        chosen |= picked
+        notes.append(f"{len(picked)} lowest-scored frame(s) in {scores.name}")
+    if failures is not None:
+        picked = set(fx.nearest_frames(dataset, failures, features))
+        chosen |= picked
+        notes.append(f"nearest frames of the failure photos in {failures}")
+    extra: list[dict] = []
+    if uncovered:
+        extra, bins = fx.uncovered_cases(dataset)
+        shown = ", ".join(f"{k}={v:.3g}" for k, v in bins[:6])
+        notes.append(f"{len(extra)} uncovered bin(s): {shown}{' ...' if len(bins) > 6 else ''}")
+    if not chosen and not extra:
+        raise InputError("no hard cases: give --hard, --scores, --failures or --uncovered")
+    target = out_recipe or dataset / "focus.yaml"
+    folder = str(out_dir or dataset.with_name(dataset.name + "_focus"))
+    path = fx.write_focus_recipe(recipe, dataset, sorted(chosen), target, weight=weight, width=width, frames=frames,
+                                 seed=seed, out_dir=folder, note="; ".join(notes), extra_cases=extra)
+    out.print(f"focus recipe: {path.resolve()} ({len(chosen) + len(extra)} case(s): {'; '.join(notes)})")
+    if run_it:
+        generate(path, frames=None, out_dir=None, seed=None, writer=None, overwrite=False, set_=set_)
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ class GenerateResult:
     shards: int = 0
     workers: int = 1
     merged: bool = True
+    targets: list[dict] | None = None  # per-target achieved counts and shortfall (recipes with targets)
 
 
 @dataclass(frozen=True)
@@ -415,6 +416,9 @@ def generate(recipe: Recipe, progress=None, workers: int = 1, shards: tuple[int,
     if workers > 1 and "stream" in recipe.output.writers:
         raise InputError("the live stream needs all frames in one process: use --workers 1 or drop the stream "
                          "writer", field="output.writers")
+    if recipe.targets.instances and "basic" not in recipe.output.writers:
+        raise InputError("targets are counted on the BasicWriter files: add 'basic' to output.writers",
+                         field="targets")
     if shards is not None and recipe.output.overwrite:
         raise InputError("output.overwrite with --shards would let each task delete the others' shards; clear the "
                          "folder once before submitting the tasks", field="output.overwrite")
@@ -471,6 +475,15 @@ def generate(recipe: Recipe, progress=None, workers: int = 1, shards: tuple[int,
             totals, variant = _run_local(recipe, out, jobs, workers, frame_done)
     except RunError as exc:
         failed = exc
+    targets = None
+    if recipe.targets.instances and shards is None and failed is None:
+        try:
+            targets, extra, extra_totals = meet_targets(recipe, out, frame_done)
+        except RunError as exc:
+            failed, extra, extra_totals = exc, 0, {}
+        todo += extra
+        for k, v in extra_totals.items():
+            totals[k] = totals.get(k, 0.0) + v
     seconds = time.perf_counter() - start
     sheet = None
     if shards is None:
@@ -483,4 +496,55 @@ def generate(recipe: Recipe, progress=None, workers: int = 1, shards: tuple[int,
 
     tally = RunTally.from_counts({k: totals.pop(k) for k in list(totals) if k.startswith(RunTally.PREFIX)})
     tally.verdict(recipe)  # after the files: what was made stays there to be looked at
-    return GenerateResult(out, todo, seconds, sheet, variant, totals, len(jobs), used, shards is None)
+    return GenerateResult(out, todo, seconds, sheet, variant, totals, len(jobs), used, shards is None, targets)
+
+
+def meet_targets(recipe: Recipe, out: Path, frame_done: Callable[[int], None]):
+    """Count the recipe's targets on the committed frames, then render extra frames until they are met.
+
+    Runs after the regular shards, in this process: which extra frame comes next depends on what the
+    previous ones contained (``wearforge.targets``), and it is the same choice on every machine and on a
+    resumed run, where extra frames already committed are read back instead of rendered.
+    Returns (target summary, extra frames rendered, their timings).
+    """
+    from wearforge.stage import scene_for
+    from wearforge.targets import TargetCounter, oversample
+    from wearforge.writers.base import shard_of
+
+    counter = TargetCounter(list(recipe.targets.instances))
+    for i in range(recipe.frames):
+        counter.add(_instances_on_disk(out, i))
+    names = tuple(n for n in file_writer_names(recipe) if n != "contact_sheet")
+    runner: ShardRunner | None = None
+    rendered, totals = 0, {}
+
+    def render(index: int) -> list:
+        nonlocal runner, rendered
+        if not (out / f"rgb_{index:04d}.png").is_file():
+            if runner is None:
+                runner = ShardRunner(recipe, out)
+            for k, v in runner.run(ShardJob(shard_of(index, recipe.output.shard_frames), (index,),
+                                            {index: names})).items():
+                totals[k] = totals.get(k, 0.0) + v
+            rendered += 1
+            frame_done(index)
+        return _instances_on_disk(out, index)
+
+    try:
+        if recipe.targets.frame_budget:
+            oversample(recipe, counter, scene_for(recipe), render, log.info)
+    finally:
+        if runner is not None:
+            runner.close()
+    return counter.summary(), rendered, totals
+
+
+def _instances_on_disk(out: Path, index: int) -> list:
+    """Instances of a committed frame (BasicWriter layout), measured as the report measures them."""
+    from wearforge.report.dataset import Frame
+    from wearforge.report.instances import frame_instances
+
+    tag = f"{index:04d}"
+    if not (out / f"rgb_{tag}.png").is_file():
+        return []
+    return frame_instances(Frame(out, index, tag))

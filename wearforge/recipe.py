@@ -412,6 +412,50 @@ class OutputConfig(_Model):
     stream: StreamOptions = Field(default_factory=StreamOptions, description="Live stream options.")
 
 
+# ------------------------------------------------------------------------------------ targets, focus
+class Target(_Model):
+    """How many instances of one class the dataset must hold, and which of them count."""
+
+    cls: str = Field(alias="class", description="Defect class (rust, scratches, ...) or part class (gear, ...).")
+    count: int = Field(ge=1, description="Instances needed over the whole dataset.")
+    pixels: tuple[float, float] | None = Field(
+        default=None, description="Visible size range [min, max] in pixels; instances outside it do not count.")
+    mm2: tuple[float, float] | None = Field(
+        default=None, description="Visible surface area range [min, max] in mm²; instances outside it do not count.")
+    min_visibility: float = Field(
+        default=0.0, ge=0, le=1,
+        description="Least visible share: labelled / (labelled + ignored) pixels for defects, 1 - occlusion for parts.")
+
+
+class Targets(_Model):
+    """Dataset targets: `wearforge report` measures them; generate may render extra frames to meet them."""
+
+    instances: list[Target] = Field(default_factory=list, description="Per-class instance targets.")
+    frame_budget: int = Field(
+        default=0, ge=0, le=1_000_000,
+        description="Extra frames generate may render after `frames` to meet the targets; 0 = measure only.")
+    candidates: int = Field(
+        default=8, ge=1, le=1024,
+        description="FrameSpecs drawn per extra frame; the one whose parts and wear serve the unmet targets most "
+                    "is rendered (ties: the lowest frame index), so the same recipe and seed give the same frames.")
+
+
+class Focus(_Model):
+    """Concentrate sampling around hard cases (written by `wearforge focus`, see docs/quality.md).
+
+    A frame is drawn from the recipe as usual; with probability ``weight`` it is then pulled towards one hard
+    case h: every randomized number x becomes h + width * (x - h) (the original distribution shrunk around h),
+    names and wear layers take h's values, and seeds stay fresh, so no frame repeats a hard one.
+    """
+
+    weight: float = Field(default=0.7, ge=0, le=1, description="Share of frames drawn around a hard case.")
+    width: float = Field(default=0.15, ge=0, le=1,
+                         description="Spread around a hard case as a fraction of the original spread (0 = exact).")
+    cases: list[dict[str, Any]] = Field(default_factory=list,
+                                        description="The hard cases' FrameSpecs (as written in frame_spec_N.json).")
+    note: str = Field(default="", description="What the cases are (shown in the report).")
+
+
 class Recipe(_Model):
     """A wearforge recipe."""
 
@@ -424,6 +468,8 @@ class Recipe(_Model):
     frames: int = Field(default=16, ge=1, le=10_000_000, description="Number of frames.")
     seed: int = Field(default=0, ge=0, lt=2**63, description="Master seed.")
     name: str = Field(default="recipe", description="Recipe name (set from the file name).")
+    targets: Targets = Field(default_factory=Targets, description="Dataset targets (measured by `wearforge report`).")
+    focus: Focus | None = Field(default=None, description="Sampling concentrated around hard cases.")
 
     # Where relative paths in this recipe are resolved from (not part of the YAML).
     base_dir: Path = Field(default=".", exclude=True, description="Directory of the recipe file.")
@@ -440,7 +486,9 @@ class Recipe(_Model):
         """What makes frames what they are (not how many, nor where they go): resume checks this."""
         import hashlib
 
-        body = self.model_dump_json(exclude={"frames", "output", "name"})
+        # targets decide which extra frames get rendered, never what frame i is; no focus = as before
+        skip = {"frames", "output", "name", "targets"} | ({"focus"} if self.focus is None else set())
+        body = self.model_dump_json(exclude=skip)
         return hashlib.sha1(body.encode()).hexdigest()[:16]
 
     def usd_path(self) -> Path:

@@ -44,7 +44,7 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
             physics=sample_physics(rnd.physics, part.path, part.semantic_class, sampler),
             wear=sample_wear(rnd.wear, part.path, part.semantic_class, sampler),
         ))
-    return FrameSpec(
+    spec = FrameSpec(
         recipe=recipe.name,
         seed=seed,
         index=index,
@@ -56,6 +56,11 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
         render=RenderSpec(resolution=sample_resolution(recipe, sampler), spp=recipe.render.spp,
                           max_depth=recipe.render.max_depth, seed=sampler.seed_for("render/seed")),
     )
+    if recipe.focus is not None:  # hard-case recipes (wearforge focus): pull some frames towards a hard case
+        from wearforge.focus import apply_focus
+
+        spec = apply_focus(spec, recipe.focus, sampler)
+    return spec
 
 
 def _scatter(i: int, entry, scene, poses: dict, sampler: Sampler) -> None:
