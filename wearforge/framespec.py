@@ -34,12 +34,16 @@ class MaterialSpec(_Spec):
     ior: float | None = None
     clearcoat: float | None = None
     clearcoat_roughness: float | None = None
+    finish: str | None = None  # surface finish grown into the part's wear stack (never labelled)
+    finish_params: dict[str, float] | None = None
+    finish_seed: int | None = None
 
     def inputs(self) -> dict[str, Any]:
         """UsdPreviewSurface input name -> value, for the fields that are set."""
         names = {"base_color": "diffuseColor", "metallic": "metallic", "roughness": "roughness", "ior": "ior",
                  "clearcoat": "clearcoat", "clearcoat_roughness": "clearcoatRoughness"}
-        return {names[k]: v for k, v in self.model_dump(exclude={"preset"}).items() if v is not None}
+        return {names[k]: v for k, v in self.model_dump(exclude={"preset", "finish", "finish_params", "finish_seed"}).items()
+                if v is not None}
 
 
 class PhysicsSpec(_Spec):

@@ -140,6 +140,9 @@ class MaterialRandomizer(_Model):
     ior: Scalar | None = Field(default=None, description="Index of refraction (specular level).")
     clearcoat: Scalar | None = Field(default=None, description="Clear-coat weight 0..1.")
     clearcoat_roughness: Scalar | None = Field(default=None, description="Clear-coat roughness 0..1.")
+    finish: Name | None = Field(default=None, description="Surface finish grown into the wear stack of parts with a "
+                                "wear entry (brushed, turned, milled, cast, forged, orange_peel, powder_coat, "
+                                "plastic_grain, none); default: the preset's. Never labelled as a defect.")
 
 
 class LightRandomizer(_Model):

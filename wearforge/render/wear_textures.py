@@ -64,19 +64,22 @@ class WearTextures:
         out: dict[int, WearStack] = {}
         changed = False
         for part in spec.parts:
-            if not part.visible or part.wear is None or not part.wear.layers:
+            finish = part.material.finish
+            if not part.visible or part.wear is None or not (part.wear.layers or finish):
                 continue
             for k, index in enumerate(self.meshes_of(part.path)):
                 changed |= self.ensure_uvs(index)
                 mat = state.materials[index]
-                clean = CleanMaterial(tuple(mat.base_color), float(mat.metallic), float(mat.roughness))
+                clean = CleanMaterial(tuple(mat.base_color), float(mat.metallic), float(mat.roughness), finish,
+                                      part.material.finish_params)
                 rot = state.matrices[index][:3, :3]
                 up_object = np.linalg.solve(rot, self.up)  # world up expressed in the mesh's frame
                 # each mesh of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
                 out[index] = build_stack(self.bake_of(index, part.wear.resolution), clean, layers, up_object,
-                                         keep_device=self.keep_device)
+                                         keep_device=self.keep_device,
+                                         finish_seed=((part.material.finish_seed or 0) + 7919 * k) & 0x7FFFFFFF)
         return out, changed
 
 

@@ -229,7 +229,10 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     inst = wp.zeros((res, res), dtype=wp.uint32, device=dev)
     region_layers = []
     out = _layer(res, dev)
-    ctx = Context(surface, mat, out, res, dev, bake.cover, bake.position, bake.normal, bake, float(meters_per_unit))
+    dpds = wp.array(bake.dpds, dtype=wp.vec3, device=dev)
+    dpdt = wp.array(bake.dpdt, dtype=wp.vec3, device=dev)
+    ctx = Context(surface, mat, out, res, dev, bake.cover, bake.position, bake.normal, bake, float(meters_per_unit),
+                  dpds, dpdt)
     if clean.finish:
         apply_finish(clean.finish, clean.finish_params or {}, finish_seed, ctx)
     for index, spec in enumerate(layers):
@@ -242,9 +245,8 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
             region_layers.append(index)
     normal = wp.zeros((res, res), dtype=wp.vec3, device=dev)
     tangent = wp.zeros((res, res), dtype=wp.vec3, device=dev)
-    wp.launch(_normals, dim=(res, res), inputs=[surface, mat.height, wp.array(bake.dpds, dtype=wp.vec3, device=dev),
-                                                wp.array(bake.dpdt, dtype=wp.vec3, device=dev), res, mat.tdir, normal,
-                                                tangent], device=dev)
+    wp.launch(_normals, dim=(res, res), inputs=[surface, mat.height, dpds, dpdt, res, mat.tdir, normal, tangent],
+              device=dev)
     instance = inst.numpy()
     if region_layers:
         instance = _split_regions(instance, bake.cover, region_layers)

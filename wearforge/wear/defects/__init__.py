@@ -38,6 +38,8 @@ class Context:
     normal: np.ndarray
     bake: object = None  # the Bake (host arrays: convexity, cavity, ao) for kernels that place elements
     meters_per_unit: float = 1.0
+    dpds: object = None  # device arrays of the bake's Jacobian, for kernels that march in texture space
+    dpdt: object = None
 
     def surface_points(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
         """``count`` random points on the part (texels on a triangle, uniform in UV space)."""

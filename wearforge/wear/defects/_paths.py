@@ -27,13 +27,26 @@ class SurfaceWalker:
     def __len__(self) -> int:
         return len(self.pos)
 
-    def snap(self, p: np.ndarray, n_prev: np.ndarray, reach: float) -> int | None:
+    def snap(self, p: np.ndarray, n_prev: np.ndarray, reach: float, min_dot: float = 0.6) -> int | None:
         """Index of the nearest surface point within ``reach`` whose normal agrees with ``n_prev``."""
         dist, idx = self.tree.query(p, k=8, distance_upper_bound=reach)
         for d, i in zip(np.atleast_1d(dist), np.atleast_1d(idx)):
-            if np.isfinite(d) and self.nrm[i] @ n_prev > 0.6:
+            if np.isfinite(d) and self.nrm[i] @ n_prev > min_dot:
                 return int(i)
         return None
+
+    def spacing(self) -> float:
+        """Typical distance between neighbouring points (the finest useful step)."""
+        sample = self.pos[:: max(len(self.pos) // 2000, 1)]
+        d, _ = self.tree.query(sample, k=2)
+        return float(np.median(d[:, 1]))
+
+    def width_at(self, i: int, radius: float) -> int:
+        """How many of 8 directions the face around point ``i`` extends ``radius`` in (8 inside a broad
+        face, about 4 next to its edge, 2 on a strip narrower than the radius: a bore wall, a cut edge)."""
+        n = self.nrm[i]
+        return sum(self.snap(self.pos[i] + d * radius, n, 0.15 * radius, min_dot=0.9) is not None
+                   for d in self.tangent_dirs(i, 8))
 
     def tangent_dirs(self, i: int, count: int, phase: float = 0.0) -> np.ndarray:
         n = self.nrm[i]
@@ -45,12 +58,15 @@ class SurfaceWalker:
         return np.cos(a)[:, None] * e1 + np.sin(a)[:, None] * e2
 
     def walk(self, i: int, direction: np.ndarray, step: float, steps: int, rng: np.random.Generator,
-             wander: float) -> list[int]:
-        """Surface point indices of a walk from point ``i``; ``wander`` is the turn per step (radians, std)."""
+             wander: float, keep: float = 0.0) -> list[int]:
+        """Surface point indices of a walk from point ``i``; ``wander`` is the turn per step (radians, std),
+        ``keep`` how strongly it is pulled back to the first direction (0..1)."""
         path = [i]
-        d = direction
+        d0 = direction / max(np.linalg.norm(direction), 1e-20)
+        d = d0
         for _ in range(steps):
             n = self.nrm[path[-1]]
+            d = d / max(np.linalg.norm(d), 1e-20) + keep * d0
             d = d - n * (d @ n)
             norm = np.linalg.norm(d)
             if norm < 1e-12:

@@ -38,7 +38,7 @@ class Params:
 @wp.kernel
 def _cracks(s: Surface, m: Material, out: Layer, seed: int, a: wp.array(dtype=wp.vec3), b: wp.array(dtype=wp.vec3),
             w: wp.array(dtype=float), sid: wp.array(dtype=int), cc: wp.array(dtype=wp.vec3), cr: wp.array(dtype=float),
-            cs: wp.array(dtype=int), cn: wp.array(dtype=int), normals: wp.array(dtype=wp.vec3), depth: float,
+            cs: wp.array(dtype=int), cn: wp.array(dtype=int), depth: float,
             bleed: float, bleed_r: float):
     y, x = wp.tid()
     if s.cover[y, x] == 0:
@@ -51,8 +51,7 @@ def _cracks(s: Surface, m: Material, out: Layer, seed: int, a: wp.array(dtype=wp
         if wp.length(pos - cc[c]) > cr[c] + bleed_r:
             continue
         for q in range(cs[c], cs[c] + cn[c]):
-            if wp.dot(s.nrm[y, x], normals[sid[q]]) < 0.3:
-                continue
+            # no side test: the path lies on the surface and a crack is far thinner than any wall
             dt = seg_dist(pos, a[q], b[q])
             if dt[0] < best:
                 best = dt[0]
@@ -122,22 +121,24 @@ def crack_paths(ctx, params: Params, seed: int) -> tuple[list[np.ndarray], list[
     cand = np.nonzero(walker.score >= max(cut, 1e-6))[0]
     if len(cand) == 0:
         cand = np.arange(len(walker))
+    step = max(params.length / 40.0, 1.5 * walker.spacing())
+    # only raisers on a face a crack can grow into (not the middle of a narrow bore wall or cut edge)
+    sub = rng.choice(cand, size=min(len(cand), 300), replace=False)
+    broad = np.array([i for i in sub if walker.width_at(i, 0.25 * params.length) >= 5], int)
+    cand = broad if len(broad) else cand
     weight = walker.score[cand] ** 2 + 1e-9
-    origins = rng.choice(cand, size=count, p=weight / weight.sum())
-    step = max(params.length / 40.0, 1e-9)
-    polylines, widths, ids = [], [], []
-    for k, o in enumerate(origins):
-        # grow away from the stress raiser: the first step goes where the score falls fastest
-        dirs = walker.tangent_dirs(o, 16, rng.uniform(0, np.pi))
-        best, best_score = None, np.inf
-        for d in dirs:
-            j = walker.snap(walker.pos[o] + d * 3 * step, walker.nrm[o], 4.5 * step)
-            if j is not None and walker.score[j] < best_score:
-                best, best_score = d, walker.score[j]
-        if best is None:
+    polylines, widths, ids, origins = [], [], [], []
+    for k in range(count):
+        # a stress raiser on a narrow face (a bore wall, a sheet's cut edge) whose crack cannot grow onto the
+        # faces beside it is replaced by another one, a few times at most
+        for _attempt in range(16):
+            o = int(rng.choice(cand, p=weight / weight.sum()))
+            trunk = _trunk(walker, o, params, step, rng)
+            if trunk is not None:
+                break
+        if trunk is None:
             continue
-        length = params.length * rng.uniform(0.6, 1.4)
-        trunk = walker.walk(o, best, step, int(length / step), rng, params.tortuosity)
+        origins.append(o)
         todo = [(trunk, params.width)]
         for i in range(1, len(trunk) - 2):
             if rng.random() < params.branching:
@@ -156,8 +157,31 @@ def crack_paths(ctx, params: Params, seed: int) -> tuple[list[np.ndarray], list[
             u = np.linspace(0.0, 1.0, len(path))
             polylines.append(pts)
             widths.append(w0 * (1.0 - 0.85 * u))
-            ids.append(k)
-    return polylines, widths, ids, walker.pos[origins], walker.nrm[origins]
+            ids.append(len(origins) - 1)
+    return polylines, widths, ids, walker.pos[origins].reshape(-1, 3), walker.nrm[origins].reshape(-1, 3)
+
+
+def _trunk(walker: SurfaceWalker, o: int, params: Params, step: float, rng: np.random.Generator) -> list[int] | None:
+    """The main crack path from origin ``o``, or None when it cannot grow to a third of its length."""
+    # grow away from the stress raiser: the first step goes where the score falls fastest, and may turn the
+    # corner from a cut edge or a bore onto the face beside it (a crack crosses the sheet's edge)
+    n0 = walker.nrm[o]
+    best, best_score = None, np.inf
+    length = params.length * rng.uniform(0.6, 1.4)
+    probe = max(3 * step, 0.15 * length)  # past the edge's band of high score
+    for d in np.concatenate([walker.tangent_dirs(o, 16, rng.uniform(0, np.pi)), -n0[None]]):
+        j = walker.snap(walker.pos[o] + d * probe, n0, 0.5 * probe, min_dot=-0.2)
+        if j is not None and j != o and walker.score[j] < best_score:
+            best, best_score = j, walker.score[j]
+    if best is None:
+        return None
+    # the crack keeps growing across the stress it started under (away from the raiser), wandering
+    trunk = [o] + walker.walk(o, walker.pos[best] - walker.pos[o], step, int(length / step), rng, params.tortuosity,
+                              keep=0.25)[1:]
+    if len(trunk) * step < length / 3:
+        return None
+    # a path squeezed along a narrow strip (a sheet's cut edge) is not a crack growing into the part
+    return trunk if walker.width_at(trunk[len(trunk) // 2], 0.25 * length) >= 5 else None
 
 
 def run(ctx, params: Params, seed: int) -> None:
@@ -167,13 +191,13 @@ def run(ctx, params: Params, seed: int) -> None:
                   inputs=[ctx.surface, ctx.mat, ctx.out, seed, threshold(params.coverage), params.cell,
                           params.width, params.depth, params.region_scale])
         return
-    polylines, widths, ids, _, normals = crack_paths(ctx, params, seed)
+    polylines, widths, ids, _, _ = crack_paths(ctx, params, seed)
     if not polylines:
         return
     a, b, w, sid, cc, cr, cs, cn = chunked(polylines, widths, ids)
     arr = lambda v, t: wp.array(v, dtype=t, device=dev)  # noqa: E731
     wp.launch(_cracks, dim=(ctx.res, ctx.res), device=dev,
               inputs=[ctx.surface, ctx.mat, ctx.out, seed, arr(a, wp.vec3), arr(b, wp.vec3), arr(w, float),
-                      arr(sid, int), arr(cc, wp.vec3), arr(cr, float), arr(cs, int), arr(cn, int),
-                      arr(normals.astype(np.float32), wp.vec3), params.depth, params.rust_bleed,
+                      arr(sid, int), arr(cc, wp.vec3), arr(cr, float), arr(cs, int), arr(cn, int), params.depth,
+                      params.rust_bleed,
                       params.length * 0.08 * (1.0 if params.rust_bleed > 0 else 0.0)])

@@ -51,7 +51,7 @@ def _dents(s: Surface, m: Material, out: Layer, seed: int, centers: wp.array(dty
         # lip: a low ridge just outside the cup
         h = h + lip * depth * wp.exp(-((u - 1.1) * (u - 1.1)) / 0.02)
         out.height[y, x] = out.height[y, x] + h
-        mask = smoothstep(1.0, 0.85, u)
+        mask = smoothstep(0.95, 0.8, u)
         if mask > out.mask[y, x]:
             out.mask[y, x] = mask
             out.occ[y, x] = wp.uint32(k + 1)

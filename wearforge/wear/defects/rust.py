@@ -43,7 +43,7 @@ def _field(seed: int, q: wp.vec3, strength: float) -> float:
 
 @wp.kernel
 def _rust(s: Surface, m: Material, out: Layer, seed: int, scale: float, strength: float, bias: float,
-          thr: float, relief: float, roughness: float, streaks: float, streak_len: float, pits: float,
+          thr: float, relief: float, roughness: float, pits: float,
           blister: float, stainless: float):
     y, x = wp.tid()
     if s.cover[y, x] == 0:
@@ -58,25 +58,7 @@ def _rust(s: Surface, m: Material, out: Layer, seed: int, scale: float, strength
     grain = value_noise(seed + 29, pos / (scale * 0.02))
     painted = m.metal[y, x] < 0.5
 
-    # run-off: sample a cheap version of the field up-slope; only faces that are not horizontal carry water
-    up = s.up
-    slope = 1.0 - wp.abs(wp.dot(s.nrm[y, x], up))
-    streak = float(0.0)
-    if streaks > 0.0 and slope > 0.05:
-        down = up - s.nrm[y, x] * wp.dot(up, s.nrm[y, x])
-        dl = wp.length(down)
-        if dl > 1.0e-6:
-            down = down / dl
-            across = pos - down * wp.dot(pos, down)
-            # thin vertical rivulets: noise stretched along the flow
-            riv = value_noise(seed + 41, across / (scale * 0.035) + down * wp.dot(pos, down) / (scale * 0.6))
-            for k in range(4):
-                dd = streak_len * (float(k) + 1.0) / 4.0
-                src = fbm(seed, (pos + down * dd) / scale, 2, 2.0, 0.5) / FBM_STD + site - thr
-                if src > 0.0:
-                    streak = wp.max(streak, (1.0 - 0.8 * dd / streak_len) * smoothstep(0.0, 0.3, src))
-            streak = streak * streaks * slope * smoothstep(0.35, 0.75, riv)
-    mask = wp.max(core, streak)
+    mask = core
     if mask <= 0.0 and not painted:
         return
 
@@ -111,14 +93,6 @@ def _rust(s: Surface, m: Material, out: Layer, seed: int, scale: float, strength
         rough = wp.min(m.rough[y, x] + 0.15, 1.0)
         metal = m.metal[y, x] * (1.0 - 0.4 * film)
 
-    if streak > core:
-        # run-off stain: translucent oxide over the clean finish
-        stain = wp.lerp(lepido, hematite, 0.5)
-        col = wp.lerp(m.color[y, x], stain, 0.55 + 0.3 * streak)
-        h = 0.0
-        rough = wp.lerp(m.rough[y, x], 0.7, streak)
-        metal = m.metal[y, x] * (1.0 - streak)
-
     if painted and stainless <= 0.5 and blister > 0.0:
         # ahead of the front: blistered paint (raised domes, unlabelled); over the front: flakes of lifted paint
         ahead = -inside * scale  # object-space distance ahead of the front, roughly
@@ -149,8 +123,81 @@ def _rust(s: Surface, m: Material, out: Layer, seed: int, scale: float, strength
     out.height[y, x] = h
 
 
+@wp.kernel
+def _runoff(s: Surface, m: Material, out: Layer, core: wp.array2d(dtype=float), dpds: wp.array2d(dtype=wp.vec3),
+            dpdt: wp.array2d(dtype=wp.vec3), res: int, seed: int, scale: float, strength: float, length: float,
+            stainless: float):
+    """Run-off streaks: march up-slope in texture space from every texel; if rust sits above within
+    ``length``, water running off it has stained this texel (weaker further down)."""
+    y, x = wp.tid()
+    if s.cover[y, x] != 1 or core[y, x] >= 0.5:
+        return
+    n = s.nrm[y, x]
+    up = s.up - n * wp.dot(s.up, n)
+    slope = wp.length(up)
+    if slope < 0.15:
+        return  # horizontal faces hold water instead of shedding it
+    up = up / slope
+    a = dpds[y, x]
+    b = dpdt[y, x]
+    g00, g01, g11 = wp.dot(a, a), wp.dot(a, b), wp.dot(b, b)
+    det = g00 * g11 - g01 * g01
+    if det <= 1.0e-30:
+        return
+    ds = (g11 * wp.dot(a, up) - g01 * wp.dot(b, up)) / det  # d(s, t) per unit length up-slope
+    dt = (g00 * wp.dot(b, up) - g01 * wp.dot(a, up)) / det
+    step = wp.max(s.texel[y, x], length / 32.0)
+    found = float(-1.0)
+    for k in range(1, 33):
+        dist = step * float(k)
+        if dist > length:
+            break
+        xx = int(wp.floor(float(x) + 0.5 + ds * dist * float(res)))
+        yy = int(wp.floor(float(y) + 0.5 - dt * dist * float(res)))
+        if xx < 0 or yy < 0 or xx >= res or yy >= res:
+            break
+        if s.cover[yy, xx] != 1:
+            break
+        if core[yy, xx] >= 0.5:
+            found = dist
+            break
+    if found < 0.0:
+        return
+    pos = s.pos[y, x]
+    across = pos - up * wp.dot(pos, up)
+    # rivulets: noise stretched along the flow
+    riv = value_noise(seed + 41, across / (scale * 0.03) + up * (wp.dot(pos, up) / (scale * 0.8)))
+    reach = length * (0.3 + 0.9 * value_noise(seed + 43, across / (scale * 0.05)))  # each rivulet its own length
+    if found >= reach:
+        return
+    st = wp.min(strength * (1.0 - found / reach) * (0.15 + 1.3 * smoothstep(0.3, 0.75, riv)), 1.0)
+    if st <= 0.05:
+        return
+    lepido = wp.vec3(0.42, 0.17, 0.045)
+    hematite = wp.vec3(0.15, 0.05, 0.018)
+    stain = wp.lerp(lepido, hematite, 0.5)
+    if stainless > 0.5:
+        stain = wp.cw_mul(m.color[y, x], wp.vec3(0.36, 0.22, 0.11)) * 1.8
+    # translucent oxide over the clean finish, pre-blended so the label mask does not change its strength
+    col = wp.lerp(m.color[y, x], stain, 0.3 + 0.45 * st)
+    rough = wp.lerp(m.rough[y, x], 0.7, st)
+    metal = m.metal[y, x] * (1.0 - 0.8 * st)
+    mask = wp.max(st, 1.0e-3)
+    inv = 1.0 / mask
+    out.mask[y, x] = mask
+    out.color[y, x] = m.color[y, x] + (col - m.color[y, x]) * inv
+    out.rough[y, x] = m.rough[y, x] + (rough - m.rough[y, x]) * inv
+    out.metal[y, x] = m.metal[y, x] + (metal - m.metal[y, x]) * inv
+    out.height[y, x] = 0.0
+
+
 def run(ctx, params: Params, seed: int) -> None:
     wp.launch(_rust, dim=(ctx.res, ctx.res), device=ctx.device,
               inputs=[ctx.surface, ctx.mat, ctx.out, seed, params.scale, params.warp, params.edge_bias * 1.2,
-                      threshold(params.coverage), params.relief, params.roughness, params.streaks,
-                      params.streak_length, params.pits, params.blister, params.stainless])
+                      threshold(params.coverage), params.relief, params.roughness, params.pits, params.blister,
+                      params.stainless])
+    if params.streaks > 0 and params.streak_length > 0:
+        core = wp.clone(ctx.out.mask)  # the streaks must see the patches, not each other
+        wp.launch(_runoff, dim=(ctx.res, ctx.res), device=ctx.device,
+                  inputs=[ctx.surface, ctx.mat, ctx.out, core, ctx.dpds, ctx.dpdt, ctx.res, seed, params.scale,
+                          params.streaks, params.streak_length, params.stainless])

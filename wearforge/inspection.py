@@ -1,0 +1,121 @@
+"""Machine-vision inspection stations as recipe building blocks: optics, sensors and lighting.
+
+Each function returns plain recipe dictionaries (the ``camera`` section, ``lights`` entries, the
+``sensor`` randomizer), so a station is an ordinary recipe and goes through the same validation.
+Geometry is in metres (the bundled twins' units); working distances and fields of view are given in mm.
+
+Lighting types (as sold by machine-vision lighting makers):
+  ring      LED ring around the lens: bright-field, specular parts show the ring's reflection
+  dome      diffuse dome: shadow-free, suppresses texture and glare (curved shiny parts)
+  coaxial   light on the optical axis through a beam splitter: flat mirror-like surfaces bright,
+            anything that tilts (scratches, dents, pits) dark
+  darkfield low-angle bar lights on all four sides: flat surfaces stay dark, edges, scratches and
+            raised or sunken features scatter light into the lens
+  backlight diffuse panel behind the part: silhouette for gauging
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LIGHTING = ("ring", "dome", "coaxial", "darkfield", "backlight")
+OPTICS = ("macro", "telecentric")
+# Sensor models (typical data-sheet values of global-shutter machine-vision sensors, e.g. 2/3" 5 MP
+# class): full well in electrons (the Poisson shot noise) and read noise as a fraction of full scale.
+SENSORS = {
+    "mono": {"full_well": 10500.0, "read_noise": 2.4 / 10500.0},
+    "color": {"full_well": 10500.0, "read_noise": 2.4 / 10500.0},
+}
+SENSOR_WIDTH_MM = 8.45  # 2/3" sensor, 2448 px at 3.45 um
+
+
+def _frame(camera: np.ndarray, target: np.ndarray, up: np.ndarray):
+    view = target - camera
+    view /= np.linalg.norm(view)
+    u = up - view * (up @ view)
+    if np.linalg.norm(u) < 1e-6:
+        u = np.array([1.0, 0.0, 0.0]) - view * view[0]
+    u /= np.linalg.norm(u)
+    return view, u, np.cross(view, u)
+
+
+def camera(target, direction, field_of_view_mm: float, working_distance_mm: float | None = None,
+           optics: str = "macro", sensor_width_mm: float = SENSOR_WIDTH_MM) -> dict:
+    """A camera looking at ``target`` from ``direction`` (unit vector from target to camera) that sees a
+    field ``field_of_view_mm`` wide. Macro: at the working distance (default 2.5x the field). Telecentric
+    (constant magnification, no perspective) is approximated by a long lens far away (20x the field),
+    which keeps magnification within 1 % over +-1 % of depth: Mitsuba's camera is perspective."""
+    if optics not in OPTICS:
+        raise ValueError(f"unknown optics {optics!r}; expected one of {list(OPTICS)}")
+    target = np.asarray(target, float)
+    d = np.asarray(direction, float)
+    d /= np.linalg.norm(d)
+    wd = (working_distance_mm or 2.5 * field_of_view_mm) if optics == "macro" else 20.0 * field_of_view_mm
+    focal = sensor_width_mm * wd / field_of_view_mm
+    pos = target + d * wd * 1e-3
+    return {"position": [float(v) for v in pos], "look_at": [float(v) for v in target], "focal_length": float(focal),
+            "horizontal_aperture": float(sensor_width_mm), "clipping": [max(wd * 1e-3 * 0.05, 1e-4), 10.0]}
+
+
+def lighting(kind: str, cam: dict, up=(0.0, 0.0, 1.0), intensity: float = 1.0, color_temperature: float = 6500.0) -> list[dict]:
+    """Light entries of one lighting type for ``cam`` (a dict from :func:`camera`)."""
+    if kind not in LIGHTING:
+        raise ValueError(f"unknown lighting {kind!r}; expected one of {list(LIGHTING)}")
+    c = np.asarray(cam["position"], float)
+    t = np.asarray(cam["look_at"], float)
+    wd = float(np.linalg.norm(t - c))
+    view, u, v = _frame(c, t, np.asarray(up, float))
+    f = lambda x: [float(q) for q in x]  # noqa: E731
+    base = {"color_temperature": color_temperature}
+    if kind == "ring":
+        ring_r, r = 0.45 * wd, 0.03 * wd
+        out = []
+        for k in range(12):
+            a = 2 * np.pi * k / 12
+            p = c + 0.05 * wd * view + ring_r * (np.cos(a) * u + np.sin(a) * v)
+            out.append({"name": f"ring_{k}", "type": "sphere", "radius": r, "position": f(p),
+                        "intensity": 60.0 * intensity, **base})
+        return out + [{"name": "ambient", "type": "dome", "intensity": 0.05 * intensity}]
+    if kind == "dome":
+        return [{"name": "dome", "type": "dome", "intensity": 1.2 * intensity, **base}]
+    if kind == "coaxial":
+        # behind the camera's centre of projection, facing along the view: reflections off flat faces come
+        # back into the lens; a real beam splitter does the same from the side
+        p = c - 0.002 * wd * view
+        return [{"name": "coaxial", "type": "rect", "width": 0.6 * wd, "height": 0.6 * wd, "position": f(p),
+                 "look_at": f(t), "intensity": 8.0 * intensity, **base},
+                {"name": "ambient", "type": "dome", "intensity": 0.02 * intensity}]
+    if kind == "darkfield":
+        out = []
+        up_v = np.asarray(up, float) / np.linalg.norm(up)
+        side = np.cross(up_v, view)
+        if np.linalg.norm(side) < 1e-6:
+            side = u
+        side /= np.linalg.norm(side)
+        fwd = np.cross(side, up_v)
+        for k, axis in enumerate((side, -side, fwd, -fwd)):
+            # 10 degrees above the part's plane, one bar per side
+            p = t + axis * 0.6 * wd + up_v * 0.6 * wd * np.tan(np.radians(10.0))
+            out.append({"name": f"bar_{k}", "type": "rect", "width": 0.8 * wd, "height": 0.04 * wd, "position": f(p),
+                        "look_at": f(t), "intensity": 40.0 * intensity, **base})
+        return out + [{"name": "ambient", "type": "dome", "intensity": 0.01 * intensity}]
+    # backlight: a panel under the part, facing the camera
+    p = t - view * 0.5 * wd
+    return [{"name": "backlight", "type": "rect", "width": 3.0 * wd, "height": 3.0 * wd, "position": f(p),
+             "look_at": f(c), "intensity": 3.0 * intensity, **base}]
+
+
+def sensor(kind: str = "color") -> dict:
+    """Sensor randomizer values of a sensor model (shot noise from the full well, read noise)."""
+    if kind not in SENSORS:
+        raise ValueError(f"unknown sensor {kind!r}; expected one of {list(SENSORS)}")
+    return dict(SENSORS[kind])
+
+
+def mm_per_pixel(field_of_view_mm: float, width_px: int) -> float:
+    return field_of_view_mm / width_px
+
+
+def pixels_to_mm(pixels: float, field_of_view_mm: float, width_px: int) -> float:
+    """A size on the sensor (pixels) as a size on the part (mm), for defect sizes sampled in pixels."""
+    return pixels * mm_per_pixel(field_of_view_mm, width_px)
