@@ -174,3 +174,65 @@ def test_pit_sizes_are_log_normal_and_clustered(bracket):
     tiles = (stack.defect_class == code).reshape(32, 16, 32, 16).mean((1, 3))
     used = on.reshape(32, 16, 32, 16).mean((1, 3)) > 0.9
     assert (tiles[used] == 0).mean() > 0.3 and (tiles[used] > 0).mean() > 0.1
+
+
+def _plate(tmp_path, half=0.011):
+    from pxr import Sdf, Usd, UsdGeom, UsdShade
+
+    from wearforge.semantics import set_semantic_class
+
+    stage = Usd.Stage.CreateNew(str(tmp_path / "plate.usda"))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    part = UsdGeom.Xform.Define(stage, "/Plate")
+    set_semantic_class(part.GetPrim(), "plate")
+    mesh = UsdGeom.Mesh.Define(stage, "/Plate/Geom")
+    mesh.CreatePointsAttr([(-half, -half, 0), (half, -half, 0), (half, half, 0), (-half, half, 0)])
+    mesh.CreateFaceVertexCountsAttr([4])
+    mesh.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
+    mesh.CreateNormalsAttr([(0, 0, 1)] * 4)
+    st = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
+    st.Set([(0, 0), (1, 0), (1, 1), (0, 1)])
+    material = UsdShade.Material.Define(stage, "/Plate/Paint")
+    shader = UsdShade.Shader.Define(stage, "/Plate/Paint/Surface")
+    shader.CreateIdAttr("UsdPreviewSurface")
+    shader.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).Set((0.5, 0.5, 0.5))
+    material.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
+    UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
+    stage.GetRootLayer().Save()
+    return tmp_path / "plate.usda"
+
+
+@pytest.mark.slow
+def test_a_dent_of_the_default_depth_is_visible_at_inspection_scale(tmp_path, write_recipe):
+    """>= 90 % of a dent's labelled pixels differ by CIEDE2000 >= 2 from the same plate without the dent,
+    under the default inspection lighting (ring light plus a raking bar) at 0.27 mm per pixel."""
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from wearforge.inspection import DEFAULT_LIGHTING, camera, lighting
+    from wearforge.recipe import load_recipe
+    from wearforge.render.frame import StandaloneRenderer
+    from wearforge.scenario import sample_frame
+    from wearforge.stage import open_stage, read_scene
+    from wearforge.wear.defects import param_docs
+
+    usd = _plate(tmp_path)
+    cam = camera([0, 0, 0], [0.0, -0.42, 0.906], field_of_view_mm=26.0)
+    defaults = {k: v for k, (v, _) in param_docs("dents").items()}
+    frames = []
+    for name, params in (("dent", {"count": 1}), ("flat", {"count": 1, "depth": 0.0, "lip": 0.0, "contact": 0.0})):
+        recipe = load_recipe(write_recipe({
+            "scene": {"usd": str(usd)}, "camera": cam, "lights": lighting(DEFAULT_LIGHTING, cam),
+            "randomizers": {"materials": [{"preset": "painted_safety_yellow"}],
+                            "wear": [{"resolution": 512, "layers": [{"type": "dents", "params": params}]}]},
+            "render": {"resolution": [96, 96], "spp": 48}, "seed": 3}, name))
+        stage = open_stage(recipe.usd_path())
+        renderer = StandaloneRenderer(stage)
+        frames.append(renderer.render(sample_frame(recipe, None, 0, read_scene(recipe, stage))))
+    dent, flat = frames
+    labelled = dent["defect_segmentation"]["data"] > 0
+    assert labelled.sum() > 200, "the dent must be in view"
+    lab = [rgb2lab(f["rgb"]["data"][..., :3].astype(np.float64) / 255.0) for f in (dent, flat)]
+    de = deltaE_ciede2000(*lab)
+    assert np.median(de[~labelled & (flat["instance_segmentation"]["data"] > 0)]) < 1.0  # noise floor
+    assert (de[labelled] >= 2.0).mean() >= 0.9, (de[labelled] >= 2.0).mean()
+    assert defaults["depth"] == 0.8  # the issue's default depth, in mm

@@ -12,13 +12,19 @@ Lighting types (as sold by machine-vision lighting makers):
   darkfield low-angle bar lights on all four sides: flat surfaces stay dark, edges, scratches and
             raised or sunken features scatter light into the lens
   backlight diffuse panel behind the part: silhouette for gauging
+  bar       one bar light at 30 degrees elevation from one side: raking light that shows relief
+            (dents, pits, scratches) as light and shade
+  ring_bar  the default station: a ring light for even illumination plus one raking bar light. A ring
+            alone lights a dent from all sides at once, so the shading of its slopes cancels to first
+            order; the bar breaks that symmetry the way a real inspection station's key light does.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-LIGHTING = ("ring", "dome", "coaxial", "darkfield", "backlight")
+LIGHTING = ("ring", "dome", "coaxial", "darkfield", "backlight", "bar", "ring_bar")
+DEFAULT_LIGHTING = "ring_bar"
 OPTICS = ("macro", "telecentric")
 # Sensor models (typical data-sheet values of global-shutter machine-vision sensors, e.g. 2/3" 5 MP
 # class): full well in electrons (the Poisson shot noise) and read noise as a fraction of full scale.
@@ -67,6 +73,18 @@ def lighting(kind: str, cam: dict, up=(0.0, 0.0, 1.0), intensity: float = 1.0, c
     view, u, v = _frame(c, t, np.asarray(up, float))
     f = lambda x: [float(q) for q in x]  # noqa: E731
     base = {"color_temperature": color_temperature}
+    up_v = np.asarray(up, float) / np.linalg.norm(up)
+    if kind == "ring_bar":
+        return lighting("ring", cam, up, 0.6 * intensity, color_temperature) + \
+            [b for b in lighting("bar", cam, up, intensity, color_temperature) if b["name"] != "ambient"]
+    if kind == "bar":
+        # from the side the camera's image x axis points to, 30 degrees above the part's plane
+        side = v - up_v * (v @ up_v)
+        side = side / np.linalg.norm(side) if np.linalg.norm(side) > 1e-6 else u
+        p = t + side * 0.8 * wd * np.cos(np.radians(30)) + up_v * 0.8 * wd * np.sin(np.radians(30))
+        return [{"name": "bar", "type": "rect", "width": 0.15 * wd, "height": 1.2 * wd, "position": f(p),
+                 "look_at": f(t), "intensity": 25.0 * intensity, **base},
+                {"name": "ambient", "type": "dome", "intensity": 0.05 * intensity}]
     if kind == "ring":
         ring_r, r = 0.45 * wd, 0.03 * wd
         out = []
@@ -87,7 +105,6 @@ def lighting(kind: str, cam: dict, up=(0.0, 0.0, 1.0), intensity: float = 1.0, c
                 {"name": "ambient", "type": "dome", "intensity": 0.02 * intensity}]
     if kind == "darkfield":
         out = []
-        up_v = np.asarray(up, float) / np.linalg.norm(up)
         side = np.cross(up_v, view)
         if np.linalg.norm(side) < 1e-6:
             side = u

@@ -1,9 +1,9 @@
 """Dents: plastic indentation from an impact (a dropped part, a knock against a corner).
 
 The impactor pushes a smooth, round-bottomed cup into the surface and the displaced material rises into a
-low lip around it. The cup's slopes tilt reflections and shading; at its bottom the contact burnishes
-metal or crushes the paint film (a duller, slightly lighter contact mark), which is what keeps the flat
-centre of a dent visible too. Height goes into the stack's height map and from there into the normal map:
+low lip around it. The cup's slopes tilt reflections and shading; where the impactor touched (the whole
+cup: a plastic indentation is as wide as its contact) it burnishes metal or crushes the paint film into a
+duller, lighter contact mark, which is what keeps the flat centre of a dent visible too. Height goes into the stack's height map and from there into the normal map:
 the standalone renderer has no displacement, so the silhouette does not change (see docs/wear.md).
 """
 
@@ -27,7 +27,7 @@ class Params:
     radius: float = p(6.0, "Dent radius (the cup, without the lip).", "mm")
     depth: float = p(0.8, "Dent depth at the centre.", "mm")
     lip: float = p(0.15, "Height of the raised lip as a fraction of the depth.")
-    contact: float = p(0.6, "Strength of the contact mark at the bottom (0..1).")
+    contact: float = p(0.2, "Strength of the contact mark at the bottom (0..1).")
 
 
 @wp.kernel
@@ -55,15 +55,20 @@ def _dents(s: Surface, m: Material, out: Layer, seed: int, centers: wp.array(dty
         if mask > out.mask[y, x]:
             out.mask[y, x] = mask
             out.occ[y, x] = wp.uint32(k + 1)
-            mark = smoothstep(0.6, 0.2, u) * contact * (0.7 + 0.3 * value_noise(seed + k, s.pos[y, x] / (0.08 * r)))
+            # the impactor touched the whole cup (a plastic indentation is as wide as its contact, a ~ sqrt(2 R d)):
+            # its footprint covers the floor and fades on the cup's outer slope, frayed at the edge
+            fray = value_noise(seed + k, s.pos[y, x] / (0.08 * r))
+            mark = smoothstep(1.0, 0.75, u + 0.12 * (fray - 0.5)) * contact * (0.6 + 0.4 * fray)
     best = out.mask[y, x]
     if best <= 0.0 and out.height[y, x] != 0.0:
         # the lip outside the labelled cup: height only, material unchanged
         out.mask[y, x] = 1.0e-3
     painted = m.metal[y, x] < 0.5
     if painted:
-        # crushed paint: micro-cracked, duller and lighter
-        out.color[y, x] = wp.lerp(m.color[y, x], m.color[y, x] * 1.35 + wp.vec3(0.04), mark)
+        # crushed paint: micro-cracks scatter white light, so the film turns paler (less saturated) and duller
+        base = m.color[y, x]
+        lum = 0.2126 * base[0] + 0.7152 * base[1] + 0.0722 * base[2]
+        out.color[y, x] = wp.lerp(base, wp.lerp(base, wp.vec3(lum * 1.2 + 0.03), 0.7), mark)
         out.rough[y, x] = wp.lerp(m.rough[y, x], wp.min(m.rough[y, x] + 0.3, 1.0), mark)
     else:
         # burnished metal: brighter, smoother contact patch
