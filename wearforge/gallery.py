@@ -1,6 +1,6 @@
 """`wearforge textures`: every defect type at three severities, each as a flat swatch (texture space) next
 to a close-up rendered at inspection scale (about 0.12 mm per pixel, macro camera, LED ring light) on the
-sheet-metal bracket, in one PNG."""
+sheet-metal bracket, in one PNG, under the default inspection lighting (ring light plus a raking bar)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from wearforge.color import linear_to_srgb
-from wearforge.inspection import camera, lighting
+from wearforge.inspection import DEFAULT_LIGHTING, camera, lighting
 from wearforge.wear.defects import DEFECT_CLASSES
 
 # (parameter that sets the severity, low/mid/high values, clean material preset)
@@ -117,7 +117,16 @@ def _closeup_recipe(overview: dict, renderer, state, index: int, stack, at: tupl
     bake = renderer.wear.bake_of(index, stack.resolution)
     m = state.matrices[index]
     p = m[:3, :3] @ bake.position[at] + m[:3, 3]
-    n = np.linalg.inv(m[:3, :3]).T @ bake.normal[at]
+    # face the defect's surroundings (an edge is seen at 45 degrees between its faces, not along one of them)
+    y, x = at
+    k = max(stack.resolution // 48, 2)
+    win = (slice(max(y - k, 0), y + k + 1), slice(max(x - k, 0), x + k + 1))
+    near = np.linalg.norm(bake.position[win] - bake.position[at], axis=-1) < 0.004
+    sel = near & (stack.cover[win] == 1)
+    n_obj = bake.normal[win][sel].mean(0) if sel.any() else bake.normal[at]
+    if np.linalg.norm(n_obj) < 0.3:
+        n_obj = bake.normal[at]
+    n = np.linalg.inv(m[:3, :3]).T @ n_obj
     n /= np.linalg.norm(n)
     # 25 degrees off the normal, as a station camera looks at a face it does not stand square to
     helper = np.array([0.0, 0.0, 1.0]) if abs(n[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
@@ -125,7 +134,7 @@ def _closeup_recipe(overview: dict, renderer, state, index: int, stack, at: tupl
     tilt /= np.linalg.norm(tilt)
     direction = np.cos(np.radians(25)) * n + np.sin(np.radians(25)) * tilt
     cam = camera(p, direction, FIELD_MM, optics="macro")
-    return {**overview, "camera": cam, "lights": lighting("ring", cam)}
+    return {**overview, "camera": cam, "lights": lighting(DEFAULT_LIGHTING, cam)}
 
 
 def _stacks(renderer, spec, stage):
@@ -149,7 +158,7 @@ def _compose(rows, path: Path, size: int) -> Path:
     draw.text((label_w, 8), f"flat swatches ({FIELD_MM:g} mm wide)", fill=(230, 230, 230), font=font)
     if rows[0][4]:
         draw.text((label_w + 3 * (size + gap) + gap * 3, 8),
-                  f"close-ups (Mitsuba, ring light, {FIELD_MM / size:.2f} mm/px)", fill=(230, 230, 230), font=font)
+                  f"close-ups (Mitsuba, ring + bar light, {FIELD_MM / size:.2f} mm/px)", fill=(230, 230, 230), font=font)
     for r, (defect, param, values, flats, shots) in enumerate(rows):
         y = head + r * (size + gap)
         draw.text((8, y + size // 2 - 16), defect, fill=(255, 255, 255), font=font)

@@ -64,8 +64,9 @@ def _cracks(s: Surface, m: Material, out: Layer, seed: int, a: wp.array(dtype=wp
     reach = wp.max(half, 0.5 * texel)
     if best < reach:
         mask = wp.max(smoothstep(reach, 0.6 * reach, best), 0.5)
-        cover = wp.min(wp.max(2.0 * half / texel, 0.35), 1.0)  # shadow of the walls widens the dark line
-        crack = wp.vec3(0.02, 0.018, 0.016)
+        # the walls' shadow and the dirt and oxide the crack traps make the dark line wider than the opening
+        cover = wp.min(wp.max(5.0 * half / texel, 0.6), 1.0)
+        crack = wp.vec3(0.015, 0.013, 0.012)
         out.mask[y, x] = mask
         out.color[y, x] = m.color[y, x] + (crack - m.color[y, x]) * wp.min(cover / mask, 1.0)
         out.rough[y, x] = m.rough[y, x] + (0.9 - m.rough[y, x]) * wp.min(cover / mask, 1.0)

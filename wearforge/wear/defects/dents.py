@@ -49,16 +49,16 @@ def _dents(s: Surface, m: Material, out: Layer, seed: int, centers: wp.array(dty
             c = 0.5 + 0.5 * wp.cos(3.14159265 * u)  # smooth cup, zero slope at the bottom and the rim
             h = -depth * c
         # lip: a low ridge just outside the cup
-        h = h + lip * depth * wp.exp(-((u - 1.1) * (u - 1.1)) / 0.02)
+        h = h + lip * depth * wp.exp(-((u - 1.1) * (u - 1.1)) / 0.01)
         out.height[y, x] = out.height[y, x] + h
-        mask = smoothstep(0.95, 0.8, u)
+        mask = smoothstep(1.0, 0.85, u)
         if mask > out.mask[y, x]:
             out.mask[y, x] = mask
             out.occ[y, x] = wp.uint32(k + 1)
             # the impactor touched the whole cup (a plastic indentation is as wide as its contact, a ~ sqrt(2 R d)):
             # its footprint covers the floor and fades on the cup's outer slope, frayed at the edge
             fray = value_noise(seed + k, s.pos[y, x] / (0.08 * r))
-            mark = smoothstep(1.0, 0.75, u + 0.12 * (fray - 0.5)) * contact * (0.6 + 0.4 * fray)
+            mark = smoothstep(0.85, 0.65, u + 0.12 * (fray - 0.5)) * contact * (0.6 + 0.4 * fray)
     best = out.mask[y, x]
     if best <= 0.0 and out.height[y, x] != 0.0:
         # the lip outside the labelled cup: height only, material unchanged

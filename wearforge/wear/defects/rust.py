@@ -77,10 +77,11 @@ def _rust(s: Surface, m: Material, out: Layer, seed: int, scale: float, strength
 
     # pits in the metal under the crust: dark, below the crust surface
     if pits > 0.0 and core > 0.5:
-        w = worley(seed + 77, pos / (scale * 0.03), 0.9)
-        if u01(hash_u32(w.cell)) < pits:
-            r = 0.25 + 0.2 * u01(hash_u32(w.cell + wp.uint32(3)))
-            pk = smoothstep(r, 0.6 * r, w.f1)
+        w = worley(seed + 77, warp3(seed + 5, pos / (scale * 0.03), 0.25), 1.0)
+        if u01(hash_u32(w.cell)) < 0.6 * pits:
+            rr = u01(hash_u32(w.cell + wp.uint32(3)))
+            r = 0.08 + 0.35 * rr * rr  # many small, few large
+            pk = smoothstep(r, 0.5 * r, w.f1)
             col = wp.lerp(col, magnetite * 0.5, pk)
             h = h - relief * 1.5 * pk
 

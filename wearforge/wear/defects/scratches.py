@@ -81,19 +81,29 @@ def _scratches(s: Surface, m: Material, out: Layer, pts: wp.array2d(dtype=wp.vec
         return
     mask = wp.max(smoothstep(reach, 0.6 * reach, best), 0.5)
     cover = wp.min(2.0 * half / texel, 1.0)  # fraction of the texel the groove covers
+    # the shoulders: paint beside the groove is stress-whitened (micro-cracked), metal is raised into burrs
+    # that catch the light; together about twice the groove's width on each side
+    shoulder = wp.min(wp.min(6.0 * half / texel, 1.0) - cover, 1.0 - cover)
     depth = depths[best_k] * taper
     painted = m.metal[y, x] < 0.5
+    base = m.color[y, x]
     if painted:
         through = smoothstep(0.7 * coat, coat, depth)  # through the paint: metal; else primer
-        target = wp.lerp(PRIMER, wp.vec3(0.58, 0.58, 0.57), through)
-        out.color[y, x] = coverage_blend(m.color[y, x], target, cover, mask)
-        out.rough[y, x] = coverage_blend1(m.rough[y, x], wp.lerp(0.55, 0.25, through), cover, mask)
+        groove = wp.lerp(PRIMER, wp.vec3(0.58, 0.58, 0.57), through)
+        lum = 0.2126 * base[0] + 0.7152 * base[1] + 0.0722 * base[2]
+        pale = wp.lerp(base, wp.vec3(lum * 1.4 + 0.08), 0.75)
+        col = base + (groove - base) * cover + (pale - base) * shoulder
+        out.color[y, x] = coverage_blend(base, col, 1.0, mask)
+        r0 = m.rough[y, x]
+        rough = r0 + (wp.lerp(0.55, 0.25, through) - r0) * cover + (0.7 - r0) * shoulder
+        out.rough[y, x] = coverage_blend1(r0, rough, 1.0, mask)
         out.metal[y, x] = coverage_blend1(m.metal[y, x], through, cover, mask)
     else:
-        # ploughed metal: brighter, burnished groove floor
-        out.color[y, x] = coverage_blend(m.color[y, x], wp.min(m.color[y, x] * 1.1 + wp.vec3(0.03), wp.vec3(1.0)),
-                                         cover, mask)
-        out.rough[y, x] = coverage_blend1(m.rough[y, x], wp.max(m.rough[y, x] * 0.5, 0.08), cover, mask)
+        # ploughed metal: burnished groove floor and burrs, brighter and smoother than the finish
+        bright = wp.min(base * 1.15 + wp.vec3(0.04), wp.vec3(1.0))
+        out.color[y, x] = coverage_blend(base, bright, wp.min(cover + shoulder, 1.0), mask)
+        out.rough[y, x] = coverage_blend1(m.rough[y, x], wp.max(m.rough[y, x] * 0.4, 0.06), wp.min(cover + shoulder, 1.0),
+                                          mask)
         out.metal[y, x] = m.metal[y, x]
     out.mask[y, x] = mask
     g = 1.0 - wp.min(best / wp.max(half, 1.0e-9), 1.0)
