@@ -125,6 +125,7 @@ class SensorSpec(_Spec):
     motion_angle: float = 0.0
     chromatic_aberration: float | None = None
     distortion: list[float] | None = None  # Brown-Conrady (k1, k2, p1, p2, k3), OpenCV order
+    mono: bool = False  # monochrome sensor
     seed: int = 0
 
 

@@ -117,7 +117,7 @@ def lighting(kind: str, cam: dict, up=(0.0, 0.0, 1.0), intensity: float = 1.0, c
                         "look_at": f(t), "intensity": 40.0 * intensity, **base})
         return out + [{"name": "ambient", "type": "dome", "intensity": 0.01 * intensity}]
     # backlight: a panel under the part, facing the camera
-    p = t - view * 0.5 * wd
+    p = t + view * 0.5 * wd
     return [{"name": "backlight", "type": "rect", "width": 3.0 * wd, "height": 3.0 * wd, "position": f(p),
              "look_at": f(c), "intensity": 3.0 * intensity, **base}]
 
@@ -136,3 +136,58 @@ def mm_per_pixel(field_of_view_mm: float, width_px: int) -> float:
 def pixels_to_mm(pixels: float, field_of_view_mm: float, width_px: int) -> float:
     """A size on the sensor (pixels) as a size on the part (mm), for defect sizes sampled in pixels."""
     return pixels * mm_per_pixel(field_of_view_mm, width_px)
+
+
+def _scale_numbers(value, factor: float):
+    """Multiply every number in a scalar or distribution ({uniform: [a, b]}, lists...) by ``factor``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value * factor
+    if isinstance(value, list):
+        return [_scale_numbers(v, factor) for v in value]
+    if isinstance(value, dict):
+        return {k: _scale_numbers(v, factor) for k, v in value.items()}
+    return value
+
+
+def expand_station(data: dict) -> dict:
+    """A recipe's ``station`` section written out as its camera, lights and sensor, and wear parameters
+    given in sensor pixels (``length_px``, ``width_px``...) converted to millimetres at the station's scale.
+    Entries the recipe sets itself are kept (the station only fills what is missing)."""
+    station = data.get("station")
+    if not isinstance(station, dict):
+        return data
+    out = dict(data)
+    fov = float(station.get("field_of_view_mm", 30.0))
+    cam = camera(station.get("target", [0.0, 0.0, 0.0]), station.get("direction", [0.0, 0.0, 1.0]), fov,
+                 station.get("working_distance_mm"), station.get("optics", "macro"))
+    out["camera"] = {**cam, **(data.get("camera") or {})}
+    if "lights" not in data:
+        out["lights"] = lighting(station.get("lighting", DEFAULT_LIGHTING), out["camera"],
+                                 station.get("up", [0.0, 0.0, 1.0]), float(station.get("light_intensity", 1.0)))
+    randomizers = dict(data.get("randomizers") or {})
+    kind = station.get("sensor", "color")
+    randomizers["sensor"] = {**sensor(kind), "mono": kind == "mono", **(randomizers.get("sensor") or {})}
+    width_px = int((data.get("render") or {}).get("resolution", [512, 384])[0])
+    mm_px = mm_per_pixel(fov, width_px)
+    wear = []
+    for entry in randomizers.get("wear") or []:
+        entry = dict(entry)
+        layers = []
+        for layer in entry.get("layers") or []:
+            layer = dict(layer)
+            params = {}
+            for name, value in (layer.get("params") or {}).items():
+                if isinstance(name, str) and name.endswith("_px"):
+                    params[name[:-3]] = _scale_numbers(value, mm_px)
+                else:
+                    params[name] = value
+            layer["params"] = params
+            layers.append(layer)
+        entry["layers"] = layers
+        wear.append(entry)
+    if wear:
+        randomizers["wear"] = wear
+    out["randomizers"] = randomizers
+    return out

@@ -284,6 +284,7 @@ class SensorRandomizer(_Model):
     read_noise: Scalar | None = Field(default=None, description="Gaussian read noise std, in linear [0, 1] units.")
     vignetting: Scalar | None = Field(default=None, description="Corner darkening 0..1 (cos^4-like falloff).")
     jpeg_quality: Scalar | None = Field(default=None, description="Re-compress rgb as JPEG at this quality 1..100.")
+    mono: bool = Field(default=False, description="Monochrome sensor: rgb holds the luminance in all channels.")
     defocus_blur: Scalar | None = Field(default=None, description="Disk blur radius in pixels (photometric).")
     motion_blur: Scalar | None = Field(default=None, description="Linear motion-blur length in pixels (photometric).")
     motion_angle: Scalar | None = Field(default=None, description="Motion-blur direction, degrees from +x.")
@@ -294,6 +295,25 @@ class SensorRandomizer(_Model):
     k3: Scalar | None = Field(default=None, description="Radial distortion k3.")
     p1: Scalar | None = Field(default=None, description="Tangential distortion p1.")
     p2: Scalar | None = Field(default=None, description="Tangential distortion p2.")
+
+
+class Station(_Model):
+    """A machine-vision inspection station (wearforge.inspection): fills the camera, lights and sensor, and
+    lets wear parameters be given in sensor pixels (``length_px: {uniform: [20, 200]}``)."""
+
+    target: list[float] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
+                                description="Point inspected, world units.")
+    direction: list[float] = Field(default=[0.0, 0.0, 1.0], min_length=3, max_length=3,
+                                   description="From the target towards the camera.")
+    up: list[float] = Field(default=[0.0, 0.0, 1.0], min_length=3, max_length=3, description="World up.")
+    field_of_view_mm: float = Field(default=30.0, gt=0, description="Width of the field seen on the part, mm.")
+    working_distance_mm: float | None = Field(default=None, gt=0,
+                                              description="Lens to part, mm (macro; default 2.5 fields).")
+    optics: Literal["macro", "telecentric"] = Field(default="macro", description="Lens type.")
+    lighting: Literal["ring", "dome", "coaxial", "darkfield", "backlight", "bar", "ring_bar"] = Field(
+        default="ring_bar", description="Lighting type (machine-vision lights).")
+    light_intensity: float = Field(default=1.0, gt=0, description="Scale on the lighting preset's intensities.")
+    sensor: Literal["mono", "color"] = Field(default="color", description="Sensor model (noise; mono = grey).")
 
 
 class Settle(_Model):
@@ -403,9 +423,19 @@ class Recipe(_Model):
     frames: int = Field(default=16, ge=1, le=10_000_000, description="Number of frames.")
     seed: int = Field(default=0, ge=0, lt=2**63, description="Master seed.")
     name: str = Field(default="recipe", description="Recipe name (set from the file name).")
+    station: Station | None = Field(default=None, description="Inspection station preset (camera, lights, sensor).")
 
     # Where relative paths in this recipe are resolved from (not part of the YAML).
     base_dir: Path = Field(default=".", exclude=True, description="Directory of the recipe file.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_station(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("station"), dict):
+            from wearforge.inspection import expand_station
+
+            return expand_station(data)
+        return data
 
     @model_validator(mode="after")
     def _unique_lights(self) -> "Recipe":
