@@ -40,13 +40,17 @@ def shade(color: np.ndarray, normal: np.ndarray) -> np.ndarray:
 
 
 def densest(stack) -> tuple[int, int]:
-    """Texel (row, col) at the centre of the densest labelled area (falls back to the most covered area)."""
+    """Texel (row, col) where a window shows the most defect next to clean surface (the defect in its
+    context, rather than the middle of a fully worn face); falls back to the most covered area."""
+    on = (stack.cover == 1).astype(np.float32)
     mask = ((stack.defect_class > 0) & (stack.cover == 1)).astype(np.float32)
     if not mask.any():
-        mask = (stack.cover == 1).astype(np.float32)
+        mask = on
     k = max(stack.resolution // 24, 3)
-    blur = cv2.boxFilter(mask, -1, (k, k)) * (stack.cover == 1)
-    y, x = np.unravel_index(int(np.argmax(blur)), blur.shape)
+    bad = cv2.boxFilter(mask, -1, (k, k))
+    clean = cv2.boxFilter(on - mask, -1, (k, k))
+    score = bad * (0.25 + clean) * (stack.cover == 1) * (mask > 0)
+    y, x = np.unravel_index(int(np.argmax(score)), score.shape)
     return int(y), int(x)
 
 

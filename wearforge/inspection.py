@@ -83,7 +83,7 @@ def lighting(kind: str, cam: dict, up=(0.0, 0.0, 1.0), intensity: float = 1.0, c
         side = side / np.linalg.norm(side) if np.linalg.norm(side) > 1e-6 else u
         p = t + side * 0.8 * wd * np.cos(np.radians(30)) + up_v * 0.8 * wd * np.sin(np.radians(30))
         return [{"name": "bar", "type": "rect", "width": 0.15 * wd, "height": 1.2 * wd, "position": f(p),
-                 "look_at": f(t), "intensity": 25.0 * intensity, **base},
+                 "look_at": f(t), "intensity": 12.0 * intensity, **base},
                 {"name": "ambient", "type": "dome", "intensity": 0.05 * intensity}]
     if kind == "ring":
         ring_r, r = 0.45 * wd, 0.03 * wd

@@ -27,7 +27,7 @@ class Params:
     radius: float = p(6.0, "Dent radius (the cup, without the lip).", "mm")
     depth: float = p(0.8, "Dent depth at the centre.", "mm")
     lip: float = p(0.15, "Height of the raised lip as a fraction of the depth.")
-    contact: float = p(0.2, "Strength of the contact mark at the bottom (0..1).")
+    contact: float = p(0.3, "Strength of the contact mark at the bottom (0..1).")
 
 
 @wp.kernel
@@ -49,16 +49,16 @@ def _dents(s: Surface, m: Material, out: Layer, seed: int, centers: wp.array(dty
             c = 0.5 + 0.5 * wp.cos(3.14159265 * u)  # smooth cup, zero slope at the bottom and the rim
             h = -depth * c
         # lip: a low ridge just outside the cup
-        h = h + lip * depth * wp.exp(-((u - 1.1) * (u - 1.1)) / 0.01)
+        h = h + lip * depth * wp.exp(-((u - 1.1) * (u - 1.1)) / 0.005)
         out.height[y, x] = out.height[y, x] + h
-        mask = smoothstep(1.0, 0.85, u)
+        mask = smoothstep(1.0, 0.9, u)  # >= 0.5 out to 0.95 radius, where the cup is 0.6 % deep
         if mask > out.mask[y, x]:
             out.mask[y, x] = mask
             out.occ[y, x] = wp.uint32(k + 1)
             # the impactor touched the whole cup (a plastic indentation is as wide as its contact, a ~ sqrt(2 R d)):
             # its footprint covers the floor and fades on the cup's outer slope, frayed at the edge
             fray = value_noise(seed + k, s.pos[y, x] / (0.08 * r))
-            mark = smoothstep(0.85, 0.65, u + 0.12 * (fray - 0.5)) * contact * (0.6 + 0.4 * fray)
+            mark = smoothstep(0.95, 0.82, u + 0.05 * fray) * contact * (0.6 + 0.4 * fray)
     best = out.mask[y, x]
     if best <= 0.0 and out.height[y, x] != 0.0:
         # the lip outside the labelled cup: height only, material unchanged

@@ -25,7 +25,7 @@ class Params:
     drip: float = p(25.0, "Length of the drip below each spot on inclined faces (0 = no drips).", "mm")
     darkness: float = p(0.25, "How much the film darkens the surface under it (0..1).")
     rim: float = p(0.55, "Darkening of the capillary rim at the spot's edge (0..1).")
-    roughness: float = p(0.05, "Roughness of the oil film (glossy).")
+    roughness: float = p(0.05, "Roughness of the film's own surface (the texel ends 60 % of the way there).")
 
 
 @wp.kernel
@@ -76,7 +76,9 @@ def _oil(s: Surface, m: Material, out: Layer, seed: int, centers: wp.array(dtype
     out.mask[y, x] = best
     dark = darkness + (rim - darkness) * ring
     out.color[y, x] = m.color[y, x] * (1.0 - dark)
-    out.rough[y, x] = roughness
+    # the film is microns thick: its surface is smooth but the finish under it still scatters, so the texel
+    # gets glossier without turning into a mirror of the (usually dark) surroundings
+    out.rough[y, x] = wp.lerp(m.rough[y, x], roughness, 0.6)
     out.metal[y, x] = m.metal[y, x]
     out.height[y, x] = 0.0
     out.aniso[y, x] = 0.0  # the film levels the finish's grooves
