@@ -27,7 +27,7 @@ class Params:
     radius: float = p(6.0, "Dent radius (the cup, without the lip).", "mm")
     depth: float = p(0.8, "Dent depth at the centre.", "mm")
     lip: float = p(0.15, "Height of the raised lip as a fraction of the depth.")
-    contact: float = p(0.3, "Strength of the contact mark at the bottom (0..1).")
+    contact: float = p(0.4, "Strength of the contact mark at the bottom (0..1).")
 
 
 @wp.kernel
