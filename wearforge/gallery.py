@@ -22,7 +22,7 @@ INTENSITY = {
     "edge_wear": ("amount", (0.35, 0.65, 0.95), "painted_safety_yellow"),
     "dirt": ("amount", (0.35, 0.65, 0.95), "brushed_stainless"),
     "dust": ("amount", (0.3, 0.6, 1.0), "powder_coat_black"),
-    "oil": ("count", (1, 3, 6), "bare_steel"),
+    "oil": ("count", (1, 3, 6), "painted_machine_grey"),
     "dents": ("depth", (0.3, 0.8, 1.5), "painted_safety_yellow"),
     "cracks": ("length", (6, 15, 30), "machined_iron"),
     "discoloration": ("strength", (0.45, 0.7, 1.0), "brushed_stainless"),
