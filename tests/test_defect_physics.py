@@ -236,3 +236,16 @@ def test_a_dent_of_the_default_depth_is_visible_at_inspection_scale(tmp_path, wr
     assert np.median(de[~labelled & (flat["instance_segmentation"]["data"] > 0)]) < 1.0  # noise floor
     assert (de[labelled] >= 2.0).mean() >= 0.9, (de[labelled] >= 2.0).mean()
     assert defaults["depth"] == 0.8  # the default depth, in mm
+
+
+def test_focus_places_discrete_defects_in_the_cameras_field(pipe):
+    on = pipe.cover == 1
+    centre = pipe.position[on][len(pipe.position[on]) // 3]
+    radius = 0.03
+    for defect, params in (("dents", {"count": 5, "radius": 5.0}), ("scratches", {"count": 8, "width": 2.0}),
+                           ("oil", {"count": 4, "radius": 5.0, "drip": 0.0})):
+        stack = build_stack(pipe, STEEL, [LayerSpec(defect, 3, params)], focus=(centre, radius))
+        hit = (stack.defect_class > 0) & on
+        assert hit.sum() > 5
+        dist = np.linalg.norm(pipe.position[hit] - centre, axis=-1)
+        assert dist.max() < radius + 0.035  # centres inside the focus, plus the defect's own size

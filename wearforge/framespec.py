@@ -67,6 +67,8 @@ class WearLayerSpec(_Spec):
 class WearSpec(_Spec):
     resolution: int
     layers: list[WearLayerSpec] = Field(default_factory=list)
+    focus: list[float] | None = None  # world point that discrete defects are placed around
+    focus_radius: float | None = None
 
 
 class PartSpec(_Spec):

@@ -186,6 +186,9 @@ def expand_station(data: dict) -> dict:
             layer["params"] = params
             layers.append(layer)
         entry["layers"] = layers
+        # at inspection scale the part is larger than the field: place discrete defects where the camera looks
+        entry.setdefault("focus", [float(v) for v in station.get("target", [0.0, 0.0, 0.0])])
+        entry.setdefault("focus_radius", 0.5 * fov * 1e-3)
         wear.append(entry)
     if wear:
         randomizers["wear"] = wear

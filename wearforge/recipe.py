@@ -271,6 +271,11 @@ class WearRandomizer(_Model):
     parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
     resolution: int = Field(default=1024, ge=16, le=8192, description="Texture size in texels (square).")
     layers: list[WearLayer] = Field(default_factory=list, description="Defect layers, bottom to top.")
+    focus: list[float] | None = Field(default=None, min_length=3, max_length=3,
+                                      description="World point that discrete defects (scratches, pits' clusters "
+                                      "aside, dents, oil, cracks, heat sources, fingerprints) are placed around, "
+                                      "e.g. an inspection camera's field; default: anywhere on the part.")
+    focus_radius: float = Field(default=0.02, gt=0, description="Distance from focus, world units.")
 
 
 class SensorRandomizer(_Model):

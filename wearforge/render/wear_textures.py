@@ -77,8 +77,14 @@ class WearTextures:
                 # each mesh of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
+                focus = None
+                if part.wear.focus is not None:
+                    m = state.matrices[index]
+                    centre = np.linalg.solve(m[:3, :3], np.asarray(part.wear.focus, float) - m[:3, 3])
+                    scale = float(np.cbrt(abs(np.linalg.det(m[:3, :3]))))  # world units per object unit
+                    focus = (centre, part.wear.focus_radius / max(scale, 1e-12))
                 out[index] = build_stack(self.bake_of(index, part.wear.resolution), clean, layers, up_object,
-                                         keep_device=self.keep_device,
+                                         keep_device=self.keep_device, focus=focus,
                                          finish_seed=((part.material.finish_seed or 0) + 7919 * k) & 0x7FFFFFFF)
         return out, changed
 

@@ -203,12 +203,14 @@ def _layer(res: int, dev: str) -> Layer:
 
 def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                 up: np.ndarray = np.array([0.0, 0.0, 1.0]), dev: str | None = None,
-                keep_device: bool = False, meters_per_unit: float = 1.0, finish_seed: int = 0) -> WearStack:
+                keep_device: bool = False, meters_per_unit: float = 1.0, finish_seed: int = 0,
+                focus: tuple[np.ndarray, float] | None = None) -> WearStack:
     """Grow ``layers`` (bottom to top) on ``clean``; deterministic for the same inputs and seeds.
 
     Defect lengths are given in millimetres and converted with ``meters_per_unit`` (the stage's
     metersPerUnit; 1 for the bundled metre-scale twins). ``up`` is world up in the mesh's object frame:
-    dust settles against it, drips and rust streaks run along -up.
+    dust settles against it, drips and rust streaks run along -up. ``focus`` (object-space centre, radius)
+    places discrete defects near a point, e.g. inside an inspection camera's field.
 
     ``keep_device`` also returns the textures as RGBA8 Warp arrays on the device, ready for RTX
     (``omni.ui.DynamicTextureProvider.set_bytes_data_from_gpu``) without a trip through host memory.
@@ -232,7 +234,7 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     dpds = wp.array(bake.dpds, dtype=wp.vec3, device=dev)
     dpdt = wp.array(bake.dpdt, dtype=wp.vec3, device=dev)
     ctx = Context(surface, mat, out, res, dev, bake.cover, bake.position, bake.normal, bake, float(meters_per_unit),
-                  dpds, dpdt)
+                  dpds, dpdt, focus)
     if clean.finish:
         apply_finish(clean.finish, clean.finish_params or {}, finish_seed, ctx)
     for index, spec in enumerate(layers):

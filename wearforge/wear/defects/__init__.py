@@ -40,10 +40,22 @@ class Context:
     meters_per_unit: float = 1.0
     dpds: object = None  # device arrays of the bake's Jacobian, for kernels that march in texture space
     dpdt: object = None
+    focus: tuple | None = None  # (object-space centre, radius): where discrete defects are placed
+
+    def in_focus(self, positions: np.ndarray) -> np.ndarray:
+        """Which of ``positions`` lie where discrete defects may be placed (all without a focus)."""
+        if self.focus is None:
+            return np.ones(len(positions), bool)
+        centre, radius = self.focus
+        return np.linalg.norm(positions - np.asarray(centre, np.float32), axis=-1) <= radius
 
     def surface_points(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` random points on the part (texels on a triangle, uniform in UV space)."""
+        """``count`` random points on the part (texels on a triangle, uniform in UV space), inside the focus
+        when there is one and it holds any surface."""
         ys, xs = np.nonzero(self.cover == 1)
+        near = self.in_focus(self.position[ys, xs])
+        if near.any():
+            ys, xs = ys[near], xs[near]
         if len(ys) == 0 or count <= 0:
             return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32)
         pick = rng.integers(0, len(ys), size=count)

@@ -119,9 +119,12 @@ def crack_paths(ctx, params: Params, seed: int) -> tuple[list[np.ndarray], list[
         return [], [], [], np.zeros((0, 3)), np.zeros((0, 3))
     # origins: among the strongest 3 % of stress raisers, weighted by score
     cut = np.quantile(walker.score, 0.97)
-    cand = np.nonzero(walker.score >= max(cut, 1e-6))[0]
+    near = ctx.in_focus(walker.pos) if hasattr(ctx, "in_focus") else np.ones(len(walker), bool)
+    if near.any():
+        cut = np.quantile(walker.score[near], 0.97)
+    cand = np.nonzero((walker.score >= max(cut, 1e-6)) & near)[0]
     if len(cand) == 0:
-        cand = np.arange(len(walker))
+        cand = np.nonzero(near)[0] if near.any() else np.arange(len(walker))
     step = max(params.length / 40.0, 1.5 * walker.spacing())
     # only raisers on a face a crack can grow into (not the middle of a narrow bore wall or cut edge)
     sub = rng.choice(cand, size=min(len(cand), 300), replace=False)
