@@ -64,3 +64,12 @@ def test_mono_sensor_writes_grey_pixels():
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
     colour = apply_sensor(rgb, SensorSpec(seed=3))
     assert not np.array_equal(colour[..., 0], colour[..., 1])
+
+
+def test_a_bad_station_is_a_clear_input_error(tmp_path):
+    from wearforge.errors import InputError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("scene: {usd: asset:bracket}\nstation: {optics: fisheye}\n")
+    with pytest.raises(InputError, match="station.*fisheye"):
+        load_recipe(path)

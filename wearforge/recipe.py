@@ -439,7 +439,10 @@ class Recipe(_Model):
         if isinstance(data, dict) and isinstance(data.get("station"), dict):
             from wearforge.inspection import expand_station
 
-            return expand_station(data)
+            try:
+                return expand_station(data)
+            except (ValueError, TypeError, IndexError) as exc:
+                raise ValueError(f"station: {exc}") from None
         return data
 
     @model_validator(mode="after")
