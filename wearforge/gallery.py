@@ -24,7 +24,7 @@ INTENSITY = {
     "dust": ("amount", (0.3, 0.6, 1.0), "powder_coat_black"),
     "oil": ("count", (1, 3, 6), "painted_machine_grey"),
     "dents": ("depth", (0.3, 0.8, 1.5), "painted_safety_yellow"),
-    "cracks": ("length", (6, 15, 30), "machined_iron"),
+    "cracks": ("length", (10, 20, 35), "machined_iron"),
     "discoloration": ("strength", (0.45, 0.7, 1.0), "brushed_stainless"),
 }
 EXTRA = {"cracks": {"rust_bleed": 0.5}, "oil": {"radius": 5.0}}
