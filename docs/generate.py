@@ -17,7 +17,7 @@ RBEGIN = "<!-- generated: recipe reference -->"
 
 
 def defect_tables() -> str:
-    from wearforge.wear.defects import DEFECT_CLASSES, DEFECTS, param_docs
+    from wearforge.wear.defects import DEFECT_CLASSES, DEFECTS, param_docs, param_units
 
     out = []
     for name in DEFECT_CLASSES:
@@ -25,9 +25,10 @@ def defect_tables() -> str:
         doc = " ".join((module.__doc__ or "").split())
         kind = "connected regions" if module.REGIONS else "discrete elements"
         out.append(f"### `{name}`\n\n{doc} Occurrences: {kind}.\n")
-        out.append("| parameter | default | meaning |\n|---|---|---|")
+        out.append("| parameter | default | unit | meaning |\n|---|---|---|---|")
+        units = param_units(name)
         for param, (default, text) in param_docs(name).items():
-            out.append(f"| `{param}` | {default:g} | {text} |")
+            out.append(f"| `{param}` | {default:g} | {units[param] or '-'} | {text} |")
         out.append("")
     return "\n".join(out)
 

@@ -217,7 +217,10 @@ def test_panel_model_edits_become_validated_overrides(tmp_path):
     assert set(recipe.output.writers) == {"basic", "coco"}
     layers = [layer.type for layer in recipe.randomizers.wear[0].layers]
     assert "cracks" in layers and "rust" not in layers
-    assert recipe.randomizers.wear[0].layers[layers.index("cracks")].params["coverage"].value == 0.5  # the high end
+    from wearforge.gallery import INTENSITY
+
+    name, (_, _, high), _ = INTENSITY["cracks"]
+    assert recipe.randomizers.wear[0].layers[layers.index("cracks")].params[name].value == high  # the high end
     assert recipe.randomizers.lights[-1].light == "/World/Lights/Key"
     with pytest.raises(ValueError):
         model.toggle_writer("parquet", True)

@@ -7,7 +7,8 @@ Parts (each its own file, referenced by inspection_cell.usda):
   table.usda       inspection table (support surface)
   bin.usda         open parts bin
   hex_bolt.usda, hex_nut.usda, washer.usda, cable_tie.usda   distractors (M10 hardware, a nylon cable tie)
-  hdri/*.hdr       two small lat-long environments (studio softboxes, factory hall) for dome lights
+  hdri/*.hdr       lat-long environments for dome lights: a softbox studio and a factory hall ray-cast from a
+                   procedural room (usd_assets/rooms.py); hdri/rooms/ holds more rooms (an inspection lab)
 Units are metres (metersPerUnit = 1), Z up. Every mesh has clean, non-overlapping UVs, vertex
 normals, a UsdPreviewSurface material, UsdPhysics collider/rigid body/mass/material and a class label.
 """
@@ -475,26 +476,18 @@ def studio_hdri() -> np.ndarray:
     return img.astype(np.float32)
 
 
-def factory_hdri() -> np.ndarray:
-    """Factory hall: warm high-bay lamps, a window band with mullions, concrete floor and walls."""
-    az, el = latlong()
-    img = np.where(el[..., None] > 0, np.array([0.07, 0.075, 0.085]), np.array([0.045, 0.04, 0.035])).astype(np.float32)
-    window = _box(az, el, 0.0, np.radians(18), np.pi, np.radians(7)) * (np.cos(az * 24) > -0.6)
-    img += window[..., None] * np.array([1.6, 1.8, 2.2], np.float32)
-    for ring in (np.radians(55), np.radians(72)):
-        for k in range(8):
-            a0 = -np.pi + (k + 0.5) * np.pi / 4 + (0.2 if ring > 1.1 else 0.0)
-            img += _box(az, el, a0, ring, np.radians(3), np.radians(2))[..., None] * np.array([30.0, 24.0, 16.0])
-    return img.astype(np.float32)
-
-
 def write_hdris() -> None:
     import cv2
 
+    import rooms
+
     folder = OUT / "hdri"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, img in (("studio_softboxes", studio_hdri()), ("factory_hall", factory_hdri())):
+    (folder / "rooms").mkdir(parents=True, exist_ok=True)
+    # a ray-cast production hall (lamps, window bands, racks, machines, crates) and a softbox studio
+    for name, img in (("studio_softboxes", studio_hdri()), ("factory_hall", rooms.factory_hall())):
         cv2.imwrite(str(folder / f"{name}.hdr"), img[..., ::-1])
+    # more rooms, outside the default folder so texture_folder: asset:hdri keeps its two maps
+    cv2.imwrite(str(folder / "rooms" / "inspection_lab.hdr"), rooms.inspection_lab()[..., ::-1])
 
 
 def main(out_dir: Path = HERE) -> None:

@@ -35,7 +35,7 @@ Examples:
   wearforge validate recipes/demo.yaml
   wearforge sample recipes/demo.yaml --frame 3              # the FrameSpec of frame 3, as JSON
   wearforge assets                                          # bundled digital twins
-  wearforge textures --out out/textures                     # every defect type, flat and rendered
+  wearforge textures --out out/textures                     # every defect type, flat and close-up
   wearforge report out/demo --recipe recipes/demo.yaml --real photos/   # quality report + distance to photos
   wearforge focus out/demo --recipe recipes/demo.yaml --hard 3,7 --run  # more frames like the hard ones
 """
@@ -233,11 +233,12 @@ def sample(
 @app.command()
 def textures(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for wear_gallery.png.")] = Path("out/textures"),
-    resolution: Annotated[int, typer.Option(min=64, max=4096, help="Texture size in texels.")] = 512,
-    render: Annotated[bool, typer.Option("--render/--no-render", help="Also render each swatch on the part.")] = True,
+    resolution: Annotated[int, typer.Option(min=64, max=4096, help="Texture size in texels (2048: 0.12 mm per "
+                                                                  "texel on the bracket, inspection scale).")] = 2048,
+    render: Annotated[bool, typer.Option("--render/--no-render", help="Also render a close-up of each swatch.")] = True,
     spp: Annotated[int, typer.Option(min=1, help="Samples per pixel of the renders.")] = 32,
 ) -> None:
-    """Gallery of every defect type at three intensities (flat swatches and rendered) as one PNG."""
+    """Gallery of every defect type at three severities (flat swatches and inspection-scale close-ups) as one PNG."""
     from wearforge.gallery import build_gallery
     from wearforge.generate import prepare_output
 

@@ -34,12 +34,16 @@ class MaterialSpec(_Spec):
     ior: float | None = None
     clearcoat: float | None = None
     clearcoat_roughness: float | None = None
+    finish: str | None = None  # surface finish grown into the part's wear stack (never labelled)
+    finish_params: dict[str, float] | None = None
+    finish_seed: int | None = None
 
     def inputs(self) -> dict[str, Any]:
         """UsdPreviewSurface input name -> value, for the fields that are set."""
         names = {"base_color": "diffuseColor", "metallic": "metallic", "roughness": "roughness", "ior": "ior",
                  "clearcoat": "clearcoat", "clearcoat_roughness": "clearcoatRoughness"}
-        return {names[k]: v for k, v in self.model_dump(exclude={"preset"}).items() if v is not None}
+        return {names[k]: v for k, v in self.model_dump(exclude={"preset", "finish", "finish_params", "finish_seed"}).items()
+                if v is not None}
 
 
 class PhysicsSpec(_Spec):
@@ -64,6 +68,8 @@ class WearSpec(_Spec):
     resolution: int  # the stack size, or with texels_per_pixel > 0 the cap of a size that follows the screen
     texels_per_pixel: float = 0.0
     layers: list[WearLayerSpec] = Field(default_factory=list)
+    focus: list[float] | None = None  # world point that discrete defects are placed around
+    focus_radius: float | None = None
 
 
 class PartSpec(_Spec):
@@ -122,6 +128,7 @@ class SensorSpec(_Spec):
     motion_angle: float = 0.0
     chromatic_aberration: float | None = None
     distortion: list[float] | None = None  # Brown-Conrady (k1, k2, p1, p2, k3), OpenCV order
+    mono: bool = False  # monochrome sensor
     seed: int = 0
 
 

@@ -1,48 +1,73 @@
-"""`wearforge textures`: every defect type at three intensities, as flat swatches and rendered, in one PNG."""
+"""`wearforge textures`: every defect type at three severities, each as a flat swatch (texture space) next
+to a close-up rendered at inspection scale (about 0.12 mm per pixel, macro camera, LED ring light) on the
+sheet-metal bracket, in one PNG, under the default inspection lighting (ring light plus a raking bar)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from wearforge.color import linear_to_srgb
+from wearforge.inspection import DEFAULT_LIGHTING, camera, lighting
 from wearforge.wear.defects import DEFECT_CLASSES
 
-# (parameter that sets the intensity, low/mid/high values, clean material preset)
+# (parameter that sets the severity, low/mid/high values, clean material preset)
 INTENSITY = {
-    "rust": ("coverage", (0.1, 0.3, 0.6), "bare_steel"),
-    "pitting": ("probability", (0.15, 0.35, 0.7), "bare_steel"),
-    "scratches": ("count", (6, 18, 45), "painted_blue"),
-    "edge_wear": ("amount", (0.35, 0.65, 0.95), "painted_blue"),
+    "rust": ("coverage", (0.08, 0.25, 0.5), "bare_steel"),
+    "pitting": ("density", (5, 20, 50), "bare_steel"),
+    "scratches": ("count", (2, 6, 14), "painted_blue"),
+    "edge_wear": ("amount", (0.35, 0.65, 0.95), "painted_safety_yellow"),
     "dirt": ("amount", (0.35, 0.65, 0.95), "brushed_stainless"),
     "dust": ("amount", (0.3, 0.6, 1.0), "powder_coat_black"),
-    "oil": ("count", (1, 3, 7), "cast_aluminium"),
-    "dents": ("depth", (0.001, 0.002, 0.004), "painted_safety_yellow"),
-    "cracks": ("coverage", (0.1, 0.25, 0.5), "cast_iron"),
-    "discoloration": ("coverage", (0.15, 0.35, 0.7), "brushed_stainless"),
+    "oil": ("count", (1, 3, 6), "painted_machine_grey"),
+    "dents": ("depth", (0.3, 0.8, 1.5), "painted_safety_yellow"),
+    "cracks": ("length", (10, 20, 35), "machined_iron"),
+    "discoloration": ("strength", (0.45, 0.7, 1.0), "brushed_stainless"),
 }
-EXTRA = {"dents": {"count": 8, "radius": 0.03}, "scratches": {"length": 0.08, "width": 0.002}}
+EXTRA = {"cracks": {"rust_bleed": 0.5}, "oil": {"radius": 5.0}}
+FIELD_MM = 24.0  # width of the close-up's field of view
 
 
-def swatch(stack, size: int) -> np.ndarray:
-    """The stack's most covered square window, albedo lit through its normal map (sRGB uint8)."""
-    res = stack.resolution
-    win = res // 2
-    best = max(((y, x) for y in range(0, res - win + 1, win // 2) for x in range(0, res - win + 1, win // 2)),
-               key=lambda yx: np.count_nonzero(stack.cover[yx[0]:yx[0] + win, yx[1]:yx[1] + win] == 1))
-    y, x = best
-    color = stack.base_color[y:y + win, x:x + win]
-    n = stack.normal[y:y + win, x:x + win] * 2 - 1
+def shade(color: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Albedo lit through its tangent-space normal map from the upper left (sRGB uint8)."""
+    n = normal * 2 - 1
     light = np.array([-0.45, 0.45, 0.77])
-    shade = 0.3 + 0.7 * np.clip(n @ light, 0, 1)[..., None] / light[2]
-    img = (linear_to_srgb(np.clip(color * shade, 0, 1)) * 255).astype(np.uint8)
-    img[stack.cover[y:y + win, x:x + win] == 0] = 24
-    return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.LANCZOS))
+    s = 0.3 + 0.7 * np.clip(n @ light, 0, 1)[..., None] / light[2]
+    return (linear_to_srgb(np.clip(color * s, 0, 1)) * 255).astype(np.uint8)
 
 
-def build_gallery(out: Path, resolution: int = 512, render: bool = True, spp: int = 32, size: int = 200,
+def densest(stack) -> tuple[int, int]:
+    """Texel (row, col) where a window shows the most defect next to clean surface (the defect in its
+    context, rather than the middle of a fully worn face); falls back to the most covered area."""
+    on = (stack.cover == 1).astype(np.float32)
+    mask = ((stack.defect_class > 0) & (stack.cover == 1)).astype(np.float32)
+    if not mask.any():
+        mask = on
+    k = max(stack.resolution // 24, 3)
+    bad = cv2.boxFilter(mask, -1, (k, k))
+    clean = cv2.boxFilter(on - mask, -1, (k, k))
+    score = bad * (0.25 + clean) * (stack.cover == 1) * (mask > 0)
+    y, x = np.unravel_index(int(np.argmax(score)), score.shape)
+    return int(y), int(x)
+
+
+def swatch(stack, at: tuple[int, int], texels: int, size: int) -> np.ndarray:
+    """A ``texels`` wide window of the flat maps around ``at`` (empty texels dark)."""
+    res = stack.resolution
+    half = max(texels // 2, 4)
+    y0 = int(np.clip(at[0] - half, 0, max(res - 2 * half, 0)))
+    x0 = int(np.clip(at[1] - half, 0, max(res - 2 * half, 0)))
+    sl = (slice(y0, y0 + 2 * half), slice(x0, x0 + 2 * half))
+    img = shade(stack.base_color[sl], stack.normal[sl])
+    img[stack.cover[sl] == 0] = 24
+    return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.NEAREST if 2 * half < size
+                                                  else Image.Resampling.LANCZOS))
+
+
+def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: int = 32, size: int = 200,
                   progress=None) -> Path:
     """Write wear_gallery.png into ``out``; returns its path."""
     from wearforge.recipe import validate_recipe
@@ -50,15 +75,7 @@ def build_gallery(out: Path, resolution: int = 512, render: bool = True, spp: in
     from wearforge.scenario import sample_frame
     from wearforge.stage import open_twin, read_scene
 
-    base = {
-        "scene": {"usd": "asset:pipe_spool"},
-        "camera": {"position": [0.42, -0.34, 0.2], "look_at": [0.12, 0.0, 0.0], "focal_length": 30},
-        "lights": [{"name": "key", "type": "rect", "intensity": 12, "width": 1.0, "height": 1.0,
-                    "position": [0.8, -1.0, 1.2], "look_at": [0, 0, 0], "color_temperature": 5600},
-                   {"name": "sky", "type": "dome", "intensity": 0.5}],
-        "render": {"resolution": [size, size], "spp": spp}, "seed": 3,
-    }
-    stage = renderer = scene = None
+    stage = renderer = None
     rows = []
     total = len(DEFECT_CLASSES) * 3
     for r, defect in enumerate(DEFECT_CLASSES):
@@ -66,23 +83,62 @@ def build_gallery(out: Path, resolution: int = 512, render: bool = True, spp: in
         flats, shots = [], []
         for c, value in enumerate(values):
             params = {**EXTRA.get(defect, {}), param: value}
-            recipe = validate_recipe({**base, "randomizers": {
-                "materials": [{"preset": preset}],
-                "wear": [{"resolution": resolution, "layers": [{"type": defect, "params": params}]}]}},
-                source="wearforge textures", base_dir=Path("."))
+            wear = {"randomizers": {"materials": [{"preset": preset}],
+                                    "wear": [{"resolution": resolution,
+                                              "layers": [{"type": defect, "params": params}]}]}}
+            overview = {"scene": {"usd": "asset:bracket"}, "camera": {"position": [0.3, -0.3, 0.3]},
+                        "render": {"resolution": [size, size], "spp": spp}, "seed": 3, **wear}
+            recipe = validate_recipe(overview, source="wearforge textures", base_dir=Path("."))
             if stage is None:
                 stage = open_twin(recipe)
-                scene = read_scene(recipe, stage)
                 renderer = StandaloneRenderer(stage)
+            scene = read_scene(recipe, stage)
             spec = sample_frame(recipe, None, 0, scene)
-            state_stacks = _stacks(renderer, spec, stage)
-            flats.append(swatch(next(iter(state_stacks.values())), size))
+            stacks, state = _stacks(renderer, spec, stage)
+            index, stack = max(stacks.items(), key=lambda kv: np.count_nonzero(kv[1].defect_class))
+            at = densest(stack)
+            texel_mm = _texel_mm(renderer, index, resolution, at)
+            flats.append(swatch(stack, at, int(round(FIELD_MM / max(texel_mm, 1e-6))), size))
             if render:
+                closeup = _closeup_recipe(overview, renderer, state, index, stack, at)
+                recipe = validate_recipe(closeup, source="wearforge textures", base_dir=Path("."))
+                spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
                 shots.append(renderer.render(spec)["rgb"]["data"][..., :3])
             if progress:
                 progress(r * 3 + c + 1, total)
         rows.append((defect, param, values, flats, shots))
     return _compose(rows, out / "wear_gallery.png", size)
+
+
+def _texel_mm(renderer, index: int, resolution: int, at: tuple[int, int]) -> float:
+    bake = renderer.wear.bake_of(index, resolution)
+    y, x = at
+    return float(min(np.linalg.norm(bake.dpds[y, x]), np.linalg.norm(bake.dpdt[y, x])) / resolution * 1000.0)
+
+
+def _closeup_recipe(overview: dict, renderer, state, index: int, stack, at: tuple[int, int]) -> dict:
+    """The overview recipe with a macro camera and a ring light aimed at texel ``at`` of mesh ``index``."""
+    bake = renderer.wear.bake_of(index, stack.resolution)
+    m = state.matrices[index]
+    p = m[:3, :3] @ bake.position[at] + m[:3, 3]
+    # face the defect's surroundings (an edge is seen at 45 degrees between its faces, not along one of them)
+    y, x = at
+    k = max(stack.resolution // 48, 2)
+    win = (slice(max(y - k, 0), y + k + 1), slice(max(x - k, 0), x + k + 1))
+    near = np.linalg.norm(bake.position[win] - bake.position[at], axis=-1) < 0.004
+    sel = near & (stack.cover[win] == 1)
+    n_obj = bake.normal[win][sel].mean(0) if sel.any() else bake.normal[at]
+    if np.linalg.norm(n_obj) < 0.3:
+        n_obj = bake.normal[at]
+    n = np.linalg.inv(m[:3, :3]).T @ n_obj
+    n /= np.linalg.norm(n)
+    # 25 degrees off the normal, as a station camera looks at a face it does not stand square to
+    helper = np.array([0.0, 0.0, 1.0]) if abs(n[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    tilt = np.cross(n, helper)
+    tilt /= np.linalg.norm(tilt)
+    direction = np.cos(np.radians(25)) * n + np.sin(np.radians(25)) * tilt
+    cam = camera(p, direction, FIELD_MM, optics="macro")
+    return {**overview, "camera": cam, "lights": lighting(DEFAULT_LIGHTING, cam)}
 
 
 def _stacks(renderer, spec, stage):
@@ -91,7 +147,7 @@ def _stacks(renderer, spec, stage):
 
     apply_frame(stage, spec)
     state = read_frame_state(stage, renderer.meshes, spec.camera.path)
-    return renderer.wear.stacks(spec, state)[0]
+    return renderer.wear.stacks(spec, state)[0], state
 
 
 def _compose(rows, path: Path, size: int) -> Path:
@@ -103,9 +159,10 @@ def _compose(rows, path: Path, size: int) -> Path:
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=14)
     small = ImageFont.load_default(size=12)
-    draw.text((label_w, 8), "flat swatches (texture space)", fill=(230, 230, 230), font=font)
+    draw.text((label_w, 8), f"flat swatches ({FIELD_MM:g} mm wide)", fill=(230, 230, 230), font=font)
     if rows[0][4]:
-        draw.text((label_w + 3 * (size + gap) + gap * 3, 8), "rendered (Mitsuba)", fill=(230, 230, 230), font=font)
+        draw.text((label_w + 3 * (size + gap) + gap * 3, 8),
+                  f"close-ups (Mitsuba, ring + bar light, {FIELD_MM / size:.2f} mm/px)", fill=(230, 230, 230), font=font)
     for r, (defect, param, values, flats, shots) in enumerate(rows):
         y = head + r * (size + gap)
         draw.text((8, y + size // 2 - 16), defect, fill=(255, 255, 255), font=font)

@@ -147,6 +147,9 @@ class MaterialRandomizer(_Model):
     ior: Scalar | None = Field(default=None, description="Index of refraction (specular level).")
     clearcoat: Scalar | None = Field(default=None, description="Clear-coat weight 0..1.")
     clearcoat_roughness: Scalar | None = Field(default=None, description="Clear-coat roughness 0..1.")
+    finish: Name | None = Field(default=None, description="Surface finish grown into the wear stack of parts with a "
+                                "wear entry (brushed, turned, milled, cast, forged, orange_peel, powder_coat, "
+                                "plastic_grain, none); default: the preset's. Never labelled as a defect.")
 
 
 class LightRandomizer(_Model):
@@ -282,6 +285,11 @@ class WearRandomizer(_Model):
                                                 "least 64), never above resolution; 0 = always resolution. Labels "
                                                 "stay exact: they are read from the stack that was rendered.")
     layers: list[WearLayer] = Field(default_factory=list, description="Defect layers, bottom to top.")
+    focus: list[float] | None = Field(default=None, min_length=3, max_length=3,
+                                      description="World point that discrete defects (scratches, pits' clusters "
+                                      "aside, dents, oil, cracks, heat sources, fingerprints) are placed around, "
+                                      "e.g. an inspection camera's field; default: anywhere on the part.")
+    focus_radius: float = Field(default=0.02, gt=0, description="Distance from focus, world units.")
 
 
 class SensorRandomizer(_Model):
@@ -295,6 +303,7 @@ class SensorRandomizer(_Model):
     read_noise: Scalar | None = Field(default=None, description="Gaussian read noise std, in linear [0, 1] units.")
     vignetting: Scalar | None = Field(default=None, description="Corner darkening 0..1 (cos^4-like falloff).")
     jpeg_quality: Scalar | None = Field(default=None, description="Re-compress rgb as JPEG at this quality 1..100.")
+    mono: bool = Field(default=False, description="Monochrome sensor: rgb holds the luminance in all channels.")
     defocus_blur: Scalar | None = Field(default=None, description="Disk blur radius in pixels (photometric).")
     motion_blur: Scalar | None = Field(default=None, description="Linear motion-blur length in pixels (photometric).")
     motion_angle: Scalar | None = Field(default=None, description="Motion-blur direction, degrees from +x.")
@@ -305,6 +314,25 @@ class SensorRandomizer(_Model):
     k3: Scalar | None = Field(default=None, description="Radial distortion k3.")
     p1: Scalar | None = Field(default=None, description="Tangential distortion p1.")
     p2: Scalar | None = Field(default=None, description="Tangential distortion p2.")
+
+
+class Station(_Model):
+    """A machine-vision inspection station (wearforge.inspection): fills the camera, lights and sensor, and
+    lets wear parameters be given in sensor pixels (``length_px: {uniform: [20, 200]}``)."""
+
+    target: list[float] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
+                                description="Point inspected, world units.")
+    direction: list[float] = Field(default=[0.0, 0.0, 1.0], min_length=3, max_length=3,
+                                   description="From the target towards the camera.")
+    up: list[float] = Field(default=[0.0, 0.0, 1.0], min_length=3, max_length=3, description="World up.")
+    field_of_view_mm: float = Field(default=30.0, gt=0, description="Width of the field seen on the part, mm.")
+    working_distance_mm: float | None = Field(default=None, gt=0,
+                                              description="Lens to part, mm (macro; default 2.5 fields).")
+    optics: Literal["macro", "telecentric"] = Field(default="macro", description="Lens type.")
+    lighting: Literal["ring", "dome", "coaxial", "darkfield", "backlight", "bar", "ring_bar"] = Field(
+        default="ring_bar", description="Lighting type (machine-vision lights).")
+    light_intensity: float = Field(default=1.0, gt=0, description="Scale on the lighting preset's intensities.")
+    sensor: Literal["mono", "color"] = Field(default="color", description="Sensor model (noise; mono = grey).")
 
 
 class Settle(_Model):
@@ -470,9 +498,22 @@ class Recipe(_Model):
     name: str = Field(default="recipe", description="Recipe name (set from the file name).")
     targets: Targets = Field(default_factory=Targets, description="Dataset targets (measured by `wearforge report`).")
     focus: Focus | None = Field(default=None, description="Sampling concentrated around hard cases.")
+    station: Station | None = Field(default=None, description="Inspection station preset (camera, lights, sensor).")
 
     # Where relative paths in this recipe are resolved from (not part of the YAML).
     base_dir: Path = Field(default=".", exclude=True, description="Directory of the recipe file.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_station(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("station"), dict):
+            from wearforge.inspection import expand_station
+
+            try:
+                return expand_station(data)
+            except (ValueError, TypeError, IndexError) as exc:
+                raise ValueError(f"station: {exc}") from None
+        return data
 
     @model_validator(mode="after")
     def _unique_lights(self) -> "Recipe":

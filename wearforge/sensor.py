@@ -39,12 +39,17 @@ def apply_sensor(linear: np.ndarray, spec: SensorSpec, exposure_ev: float = 0.0,
         x = lateral_ca(x, spec.chromatic_aberration)
     if spec.vignetting:
         x = x * vignette(x.shape[0], x.shape[1], focal_length_mm, aperture_mm, spec.vignetting)[..., None]
+    if spec.mono:
+        # one photosite per pixel: luminance (no colour filter array), noise drawn once and shared
+        x = (x @ np.array([0.2126, 0.7152, 0.0722], np.float32))[..., None]
     rng = np.random.default_rng(spec.seed)
     if spec.full_well:
         electrons = rng.poisson(np.clip(x, 0, None) * spec.full_well).astype(np.float32)
         x = electrons / np.float32(spec.full_well)
     if spec.read_noise:
         x = x + rng.normal(0.0, spec.read_noise, x.shape).astype(np.float32)
+    if spec.mono:
+        x = np.repeat(x, 3, axis=-1)
     rgb = np.round(linear_to_srgb(x) * 255.0).astype(np.uint8)
     if spec.jpeg_quality is not None:
         ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(spec.jpeg_quality)])

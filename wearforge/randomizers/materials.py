@@ -31,8 +31,16 @@ def sample_material(entries: list[MaterialRandomizer], path: str, semantic_class
         if entry.preset is not None:
             preset = sampler.draw(f"{key}/preset:{path}", entry.preset)
             values.update(library()[preset])
+        if entry.finish is not None:
+            values["finish"] = sampler.draw(f"{key}/finish:{path}", entry.finish)
+            values.pop("finish_params", None)
         for name in FIELDS:
             value = sampler.draw(f"{key}/{name}:{path}", getattr(entry, name))
             if value is not None:
                 values[name] = value
+    if values.get("finish") == "none":
+        values.pop("finish")
+        values.pop("finish_params", None)
+    if values.get("finish"):
+        values["finish_seed"] = sampler.seed_for(f"materials/finish_seed:{path}")
     return MaterialSpec(preset=preset, **values)

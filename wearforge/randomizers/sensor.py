@@ -27,5 +27,6 @@ def sample_sensor(cfg: SensorRandomizer | None, sampler: Sampler) -> SensorSpec:
         read_noise=d("read_noise"),
         vignetting=d("vignetting"),
         jpeg_quality=None if quality is None else int(round(min(max(quality, 1), 100))),
+        mono=bool(cfg.mono),
         seed=seed,
     )

@@ -16,6 +16,7 @@ import warp as wp
 
 from wearforge.wear.bake import Bake, device
 from wearforge.wear.defects import DEFECT_CLASSES, DEFECTS, Context, run_defect
+from wearforge.wear.finish import apply_finish
 from wearforge.wear.types import Layer, Material, Surface
 
 MASK_THRESHOLD = 0.5
@@ -28,6 +29,8 @@ def _init(surface: Surface, color: wp.vec3, rough: float, metal: float, mat: Mat
     mat.rough[y, x] = rough
     mat.metal[y, x] = metal
     mat.height[y, x] = 0.0
+    mat.aniso[y, x] = 0.0
+    mat.tdir[y, x] = wp.vec3(0.0)
 
 
 @wp.kernel
@@ -41,6 +44,10 @@ def _compose(layer: Layer, code: int, index: int, mat: Material, cls: wp.array2d
     mat.rough[y, x] = wp.lerp(mat.rough[y, x], layer.rough[y, x], m)
     mat.metal[y, x] = wp.lerp(mat.metal[y, x], layer.metal[y, x], m)
     mat.height[y, x] = mat.height[y, x] + layer.height[y, x]
+    a = layer.aniso[y, x]
+    mat.aniso[y, x] = wp.clamp(wp.lerp(mat.aniso[y, x], a, m), 0.0, 1.0)
+    if a > 0.0:
+        mat.tdir[y, x] = layer.tdir[y, x]
     if m >= 0.5:
         cls[y, x] = wp.uint8(code)
         # layer index in the top byte keeps ids of different layers apart
@@ -49,9 +56,12 @@ def _compose(layer: Layer, code: int, index: int, mat: Material, cls: wp.array2d
 
 @wp.kernel
 def _normals(surface: Surface, height: wp.array2d(dtype=float), dpds: wp.array2d(dtype=wp.vec3),
-             dpdt: wp.array2d(dtype=wp.vec3), res: int, out: wp.array2d(dtype=wp.vec3)):
-    """Tangent-space normal (x along +s, y = n x s, as Mitsuba's normalmap frame) from height."""
+             dpdt: wp.array2d(dtype=wp.vec3), res: int, tdir: wp.array2d(dtype=wp.vec3),
+             out: wp.array2d(dtype=wp.vec3), tangent: wp.array2d(dtype=wp.vec3)):
+    """Tangent-space normal (x along +s, y = n x s, as Mitsuba's normalmap frame) from height, and the groove
+    direction in the same frame (encoded like the normal, z = 0; (0.5, 0.5, 0.5) where there is none)."""
     y, x = wp.tid()
+    tangent[y, x] = wp.vec3(0.5)
     if surface.cover[y, x] == 0:
         out[y, x] = wp.vec3(0.5, 0.5, 1.0)
         return
@@ -87,6 +97,11 @@ def _normals(surface: Surface, height: wp.array2d(dtype=float), dpds: wp.array2d
     t_axis = wp.cross(n, s_axis)
     local = wp.normalize(wp.vec3(-wp.dot(grad, s_axis), -wp.dot(grad, t_axis), 1.0))
     out[y, x] = local * 0.5 + wp.vec3(0.5)
+    d = tdir[y, x]
+    ts = wp.vec2(wp.dot(d, s_axis), wp.dot(d, t_axis))
+    if wp.length(ts) > 1.0e-8:
+        ts = wp.normalize(ts)
+        tangent[y, x] = wp.vec3(ts[0] * 0.5 + 0.5, ts[1] * 0.5 + 0.5, 0.5)
 
 
 @wp.func
@@ -126,6 +141,8 @@ class CleanMaterial:
     base_color: tuple[float, float, float]
     metallic: float
     roughness: float
+    finish: str | None = None  # surface finish of the clean part (never a defect), see wear.finish
+    finish_params: dict[str, float] | None = None
 
 
 @dataclass
@@ -147,6 +164,8 @@ class WearStack:
     defect_class: np.ndarray  # (R, R) uint8
     defect_instance: np.ndarray  # (R, R) uint32
     cover: np.ndarray  # (R, R) int32
+    anisotropy: np.ndarray | None = None  # (R, R) float32, 0 isotropic .. 1
+    tangent: np.ndarray | None = None  # (R, R, 3) groove direction in the normal map's frame, encoded; z = 0.5
     device_rgba: dict | None = None  # with keep_device: RGBA8 maps as Warp arrays on the kernels' device
 
     @property
@@ -171,6 +190,8 @@ def _surface(bake: Bake, up: np.ndarray, dev: str) -> Surface:
 
 def _layer(res: int, dev: str) -> Layer:
     out = Layer()
+    out.aniso = wp.zeros((res, res), dtype=float, device=dev)
+    out.tdir = wp.zeros((res, res), dtype=wp.vec3, device=dev)
     out.mask = wp.zeros((res, res), dtype=float, device=dev)
     out.color = wp.zeros((res, res), dtype=wp.vec3, device=dev)
     out.rough = wp.zeros((res, res), dtype=float, device=dev)
@@ -180,26 +201,17 @@ def _layer(res: int, dev: str) -> Layer:
     return out
 
 
-def lengths_in_object_units(defect: str, params: dict[str, float], meters_per_unit: float) -> dict[str, float]:
-    """Wear lengths are metres; kernels work in the mesh's object units (``meters_per_unit`` of them)."""
-    if meters_per_unit == 1.0:
-        return dict(params)
-    from wearforge.wear.defects import param_docs
-
-    out = dict(params)
-    for name, (default, doc) in param_docs(defect).items():
-        if "object units" in doc:
-            out[name] = float(out.get(name, default)) / meters_per_unit
-    return out
-
-
 def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                 up: np.ndarray = np.array([0.0, 0.0, 1.0]), dev: str | None = None,
-                keep_device: bool = False, meters_per_unit: float = 1.0) -> WearStack:
+                keep_device: bool = False, meters_per_unit: float = 1.0, finish_seed: int = 0,
+                focus: tuple[np.ndarray, float] | None = None) -> WearStack:
     """Grow ``layers`` (bottom to top) on ``clean``; deterministic for the same inputs and seeds.
 
-    ``meters_per_unit``: metres per object unit of the mesh (the stage's metersPerUnit times the
-    mesh's world scale); layer lengths are metres whatever the twin's units.
+    Defect lengths are given in millimetres and converted with ``meters_per_unit``: metres per object unit
+    of the mesh (the stage's metersPerUnit times the mesh's world scale), so wear has the same physical
+    size whatever the twin's units. ``up`` is world up in the mesh's object frame:
+    dust settles against it, drips and rust streaks run along -up. ``focus`` (object-space centre, radius)
+    places discrete defects near a point, e.g. inside an inspection camera's field.
 
     ``keep_device`` also returns the textures as RGBA8 Warp arrays on the device, ready for RTX
     (``omni.ui.DynamicTextureProvider.set_bytes_data_from_gpu``) without a trip through host memory.
@@ -212,24 +224,32 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     mat.rough = wp.zeros((res, res), dtype=float, device=dev)
     mat.metal = wp.zeros((res, res), dtype=float, device=dev)
     mat.height = wp.zeros((res, res), dtype=float, device=dev)
+    mat.aniso = wp.zeros((res, res), dtype=float, device=dev)
+    mat.tdir = wp.zeros((res, res), dtype=wp.vec3, device=dev)
     wp.launch(_init, dim=(res, res), inputs=[surface, wp.vec3(*map(float, clean.base_color)),
                                               float(clean.roughness), float(clean.metallic), mat], device=dev)
     cls = wp.zeros((res, res), dtype=wp.uint8, device=dev)
     inst = wp.zeros((res, res), dtype=wp.uint32, device=dev)
     region_layers = []
     out = _layer(res, dev)
-    ctx = Context(surface, mat, out, res, dev, bake.cover, bake.position, bake.normal)
+    dpds = wp.array(bake.dpds, dtype=wp.vec3, device=dev)
+    dpdt = wp.array(bake.dpdt, dtype=wp.vec3, device=dev)
+    ctx = Context(surface, mat, out, res, dev, bake.cover, bake.position, bake.normal, bake, float(meters_per_unit),
+                  dpds, dpdt, focus)
+    if clean.finish:
+        apply_finish(clean.finish, clean.finish_params or {}, finish_seed, ctx)
     for index, spec in enumerate(layers):
-        for arr in (out.mask, out.height, out.occ):
+        for arr in (out.mask, out.height, out.occ, out.aniso):
             arr.zero_()
-        run_defect(spec.type, lengths_in_object_units(spec.type, spec.params, meters_per_unit), spec.seed, ctx)
+        run_defect(spec.type, spec.params, spec.seed, ctx)
         wp.launch(_compose, dim=(res, res), inputs=[out, DEFECT_CLASSES.index(spec.type) + 1, index, mat, cls, inst],
                   device=dev)
         if DEFECTS[spec.type].REGIONS:
             region_layers.append(index)
     normal = wp.zeros((res, res), dtype=wp.vec3, device=dev)
-    wp.launch(_normals, dim=(res, res), inputs=[surface, mat.height, wp.array(bake.dpds, dtype=wp.vec3, device=dev),
-                                                wp.array(bake.dpdt, dtype=wp.vec3, device=dev), res, normal], device=dev)
+    tangent = wp.zeros((res, res), dtype=wp.vec3, device=dev)
+    wp.launch(_normals, dim=(res, res), inputs=[surface, mat.height, dpds, dpdt, res, mat.tdir, normal, tangent],
+              device=dev)
     instance = inst.numpy()
     if region_layers:
         instance = _split_regions(instance, bake.cover, region_layers)
@@ -241,7 +261,8 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                                                        device_rgba["metallic"], device_rgba["normal"]], device=dev)
     return WearStack(base_color=mat.color.numpy(), roughness=mat.rough.numpy(), metallic=mat.metal.numpy(),
                      normal=normal.numpy(), height=mat.height.numpy(), defect_class=cls.numpy(),
-                     defect_instance=instance, cover=bake.cover, device_rgba=device_rgba)
+                     defect_instance=instance, cover=bake.cover, anisotropy=mat.aniso.numpy(),
+                     tangent=tangent.numpy(), device_rgba=device_rgba)
 
 
 def _split_regions(instance: np.ndarray, cover: np.ndarray, layers: list[int]) -> np.ndarray:

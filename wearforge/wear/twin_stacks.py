@@ -70,7 +70,8 @@ class WearTextures:
             assign_parts(self.meshes, parts)
             self._parts = parts
         for part in spec.parts:
-            if not part.visible or part.wear is None or not part.wear.layers:
+            finish = part.material.finish
+            if not part.visible or part.wear is None or not (part.wear.layers or finish):
                 continue
             bodies: dict[tuple, int] = {}  # a gprim (per instance): its subsets share one pattern, no seams
             for index in self.meshes_of(part.path):
@@ -78,7 +79,8 @@ class WearTextures:
                 k = bodies.setdefault((m.prim_path, m.instancer), len(bodies))
                 changed |= self.ensure_uvs(index)
                 mat = state.materials[index]
-                clean = CleanMaterial(tuple(mat.base_color), float(mat.metallic), float(mat.roughness))
+                clean = CleanMaterial(tuple(mat.base_color), float(mat.metallic), float(mat.roughness), finish,
+                                      part.material.finish_params)
                 rot = state.matrices[index][:3, :3]
                 up_object = np.linalg.solve(rot, self.up)  # world up expressed in the mesh's frame
                 # wear lengths are metres: the stage's unit times the mesh's world scale (a cm stage, a
@@ -87,10 +89,17 @@ class WearTextures:
                 # each gprim (and each instance) of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
+                focus = None
+                if part.wear.focus is not None:
+                    m = state.matrices[index]
+                    centre = np.linalg.solve(m[:3, :3], np.asarray(part.wear.focus, float) - m[:3, 3])
+                    scale = float(np.cbrt(abs(np.linalg.det(m[:3, :3]))))  # world units per object unit
+                    focus = (centre, part.wear.focus_radius / max(scale, 1e-12))
                 size = stack_resolution(part.wear.resolution, part.wear.texels_per_pixel, self.meshes[index],
                                         state.matrices[index], state.camera, spec.render.resolution)
                 out[index] = build_stack(self.bake_of(index, size), clean, layers, up_object,
-                                         keep_device=self.keep_device, meters_per_unit=meters_per_unit)
+                                         keep_device=self.keep_device, focus=focus, meters_per_unit=meters_per_unit,
+                                         finish_seed=((part.material.finish_seed or 0) + 7919 * k) & 0x7FFFFFFF)
         return out, changed
 
 

@@ -22,12 +22,15 @@ class Surface:
 
 @wp.struct
 class Material:
-    """The stack so far (linear base colour, roughness, metallic, height in object units)."""
+    """The stack so far (linear base colour, roughness, metallic, height in object units, anisotropy and
+    the object-space direction of the grooves that make it)."""
 
     color: wp.array2d(dtype=wp.vec3)
     rough: wp.array2d(dtype=float)
     metal: wp.array2d(dtype=float)
     height: wp.array2d(dtype=float)
+    aniso: wp.array2d(dtype=float)  # 0 isotropic .. 1 fully stretched along tdir
+    tdir: wp.array2d(dtype=wp.vec3)  # groove direction (object space); the highlight stretches across it
 
 
 @wp.struct
@@ -39,4 +42,6 @@ class Layer:
     rough: wp.array2d(dtype=float)
     metal: wp.array2d(dtype=float)
     height: wp.array2d(dtype=float)  # added to the stack's height (already weighted)
+    aniso: wp.array2d(dtype=float)  # anisotropy the layer leaves (0 where it covers grooves up)
+    tdir: wp.array2d(dtype=wp.vec3)  # its groove direction, where aniso > 0
     occ: wp.array2d(dtype=wp.uint32)  # occurrence id (0 = region occurrences found later)

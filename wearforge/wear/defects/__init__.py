@@ -1,7 +1,8 @@
 """Defect types, one module each. A module exposes ``Params`` (a dataclass whose field metadata
 documents every parameter), ``REGIONS`` (True when occurrences are connected regions of a noise
 field, False when the kernel knows its discrete elements) and ``run(ctx, params, seed)``.
-Lengths are in the part's object units (metres for the bundled twins)."""
+Lengths (fields with ``unit="mm"``) are given in millimetres and converted to the part's object units
+with :func:`wearforge.wear.units.mm_to_object_units` before the kernel runs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from types import ModuleType
 
 import numpy as np
 
+from wearforge.wear.units import mm_to_object_units
 from wearforge.wear.defects import (cracks, dents, dirt, discoloration, dust, edge_wear, oil, pitting, rust,
                                     scratches)
 
@@ -34,10 +36,26 @@ class Context:
     cover: np.ndarray
     position: np.ndarray
     normal: np.ndarray
+    bake: object = None  # the Bake (host arrays: convexity, cavity, ao) for kernels that place elements
+    meters_per_unit: float = 1.0
+    dpds: object = None  # device arrays of the bake's Jacobian, for kernels that march in texture space
+    dpdt: object = None
+    focus: tuple | None = None  # (object-space centre, radius): where discrete defects are placed
+
+    def in_focus(self, positions: np.ndarray) -> np.ndarray:
+        """Which of ``positions`` lie where discrete defects may be placed (all without a focus)."""
+        if self.focus is None:
+            return np.ones(len(positions), bool)
+        centre, radius = self.focus
+        return np.linalg.norm(positions - np.asarray(centre, np.float32), axis=-1) <= radius
 
     def surface_points(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` random points on the part (texels on a triangle, uniform in UV space)."""
+        """``count`` random points on the part (texels on a triangle, uniform in UV space), inside the focus
+        when there is one and it holds any surface."""
         ys, xs = np.nonzero(self.cover == 1)
+        near = self.in_focus(self.position[ys, xs])
+        if near.any():
+            ys, xs = ys[near], xs[near]
         if len(ys) == 0 or count <= 0:
             return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32)
         pick = rng.integers(0, len(ys), size=count)
@@ -53,6 +71,18 @@ def param_docs(defect: str) -> dict[str, tuple[float, str]]:
     return {f.name: (f.default, f.metadata.get("doc", "")) for f in dataclasses.fields(DEFECTS[defect].Params)}
 
 
+def param_units(defect: str) -> dict[str, str]:
+    """name -> unit ("mm" for lengths, "" for dimensionless)."""
+    return {f.name: f.metadata.get("unit", "") for f in dataclasses.fields(DEFECTS[defect].Params)}
+
+
+def in_object_units(params, meters_per_unit: float = 1.0):
+    """``params`` with every millimetre field converted to object units."""
+    return dataclasses.replace(params, **{
+        f.name: mm_to_object_units(getattr(params, f.name), meters_per_unit)
+        for f in dataclasses.fields(params) if f.metadata.get("unit") == "mm"})
+
+
 def make_params(defect: str, values: dict[str, float]):
     unknown = set(values) - set(param_names(defect))
     if unknown:
@@ -61,4 +91,5 @@ def make_params(defect: str, values: dict[str, float]):
 
 
 def run_defect(defect: str, values: dict[str, float], seed: int, ctx: Context) -> None:
-    DEFECTS[defect].run(ctx, make_params(defect, values), int(seed) & 0x7FFFFFFF)
+    params = in_object_units(make_params(defect, values), ctx.meters_per_unit)
+    DEFECTS[defect].run(ctx, params, int(seed) & 0x7FFFFFFF)
