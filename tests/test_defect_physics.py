@@ -183,6 +183,7 @@ def _plate(tmp_path, half=0.011):
 
     stage = Usd.Stage.CreateNew(str(tmp_path / "plate.usda"))
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)  # unauthored means centimetres
     part = UsdGeom.Xform.Define(stage, "/Plate")
     set_semantic_class(part.GetPrim(), "plate")
     mesh = UsdGeom.Mesh.Define(stage, "/Plate/Geom")
