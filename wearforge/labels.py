@@ -14,8 +14,12 @@ BBOX3D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<f4"), ("y_min", "<f4
                          ("occlusionRatio", "<f4")])
 DEFECT_INSTANCE_DTYPE = np.dtype([("instanceId", "<u4"), ("semanticId", "<u4"), ("partInstanceId", "<u4"),
                                   ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"), ("y_max", "<i4"),
-                                  ("visiblePixels", "<u4")])
+                                  ("visiblePixels", "<u4"), ("areaMm2", "<f4"), ("ignoredPixels", "<u4")])
+"""One row per defect instance: its visible pixels (inclusive box), the surface area they cover in mm^2
+(coverage-weighted pixel footprints) and how many pixels of the same piece are ignored (invisible)."""
 BACKGROUND, UNLABELLED = 0, 1
+# ignore value of defect class maps in formats with one channel of ids (WebDataset .defects.npy)
+IGNORE_ID = 65535
 
 
 def label_extents(mask: np.ndarray, n: int):

@@ -319,6 +319,25 @@ class Randomizers(_Model):
     settle: Settle | None = Field(default=None, description="Physics settle step (standalone, Newton).")
 
 
+# ------------------------------------------------------------------------------------ defect labels
+class LabelConfig(_Model):
+    """How defect labels follow what the camera sees (standalone renderer; see docs/wear.md)."""
+
+    visibility: bool = Field(default=True, description="Decide per pixel whether wear is visible (a paired pass with "
+                             "and without wear); off: every defect texel a pixel sees is labelled.")
+    visible_delta_e: float = Field(default=2.0, ge=0, description="CIEDE2000 difference between the frame with and "
+                                   "without wear at or above which a pixel's change counts as visible (about 2 = "
+                                   "just noticeable). Visible defect pixels are labelled; defect pixels below it and "
+                                   "visible changes outside every defect mask become ignore regions.")
+    visibility_spp: int = Field(default=16, ge=1, le=4096, description="Samples per pixel of each of the two paired "
+                                "visibility passes (same sampler seed); when >= render.spp the beauty pass is reused.")
+    supersampling: int = Field(default=4, ge=1, le=8, description="Label rays per pixel side for defect coverage "
+                               "(k x k per pixel): 4 keeps lines down to 0.25 px wide continuous.")
+    min_instance_pixels: int = Field(default=16, ge=1, description="Defect instances with fewer visible pixels become "
+                                     "ignore regions, not annotations (16 px = 4 x 4, about the smallest object a "
+                                     "stride-8 detector head localises).")
+
+
 # ------------------------------------------------------------------------------------ render, output
 class RenderConfig(_Model):
     """How frames are rendered."""
@@ -382,6 +401,10 @@ class OutputConfig(_Model):
                                                   "stream (live, to a consumer).")
     contact_sheet: int = Field(default=8, ge=0, le=64, description="Frames in contact_sheet.png; 0 = none.")
     overwrite: bool = Field(default=False, description="Start over in a folder that holds another recipe's frames.")
+    classes: list[str] | None = Field(default=None, description="Pinned class list (defect and part names) shared by "
+                                      "every writer: COCO category ids and YOLO indices follow its order, so datasets "
+                                      "made with the same list concatenate without remapping. Default: the defect "
+                                      "classes the wear layers can produce, then the twin's part classes, sorted.")
     coco: CocoOptions = Field(default_factory=CocoOptions, description="COCO options.")
     yolo: YoloOptions = Field(default_factory=YoloOptions, description="YOLO options.")
     webdataset: WebDatasetOptions = Field(default_factory=WebDatasetOptions, description="WebDataset options.")
@@ -396,6 +419,7 @@ class Recipe(_Model):
     lights: list[LightConfig] = Field(default_factory=list, description="Lights created by the recipe.")
     randomizers: Randomizers = Field(default_factory=Randomizers, description="Per-frame randomization.")
     render: RenderConfig = Field(default_factory=RenderConfig, description="Rendering.")
+    labels: LabelConfig = Field(default_factory=LabelConfig, description="Defect label visibility and instances.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Output.")
     frames: int = Field(default=16, ge=1, le=10_000_000, description="Number of frames.")
     seed: int = Field(default=0, ge=0, lt=2**63, description="Master seed.")

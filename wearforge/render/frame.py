@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from pxr import Usd
 
 from wearforge.framespec import FrameSpec
-from wearforge.render.annotations import LabelSpace, annotate, annotate_defects
+from wearforge.classmap import ClassMap
+from wearforge.render.annotations import DefectLabelOptions, LabelSpace, annotate, annotate_defects
+from wearforge.render.visibility import delta_e
 from wearforge.render.mitsuba_backend import MitsubaBackend
 from wearforge.twin_reader import read_frame_state, read_geometry
 from wearforge.wear.twin_stacks import WearTextures
@@ -20,11 +24,18 @@ from wearforge.transforms import up_vector
 class StandaloneRenderer:
     """Owns the stage's session layer and a Mitsuba scene for the whole run."""
 
-    def __init__(self, stage: Usd.Stage, variant: str = "auto", max_depth: int = 6, exposure: float = 0.0):
+    def __init__(self, stage: Usd.Stage, variant: str = "auto", max_depth: int = 6, exposure: float = 0.0,
+                 labels=None, classes: list[str] | None = None, defect_types: list[str] | None = None):
+        """``labels``: the recipe's LabelConfig (defaults when None); ``classes``: the pinned class list
+        (recipe ``output.classes``); ``defect_types``: the defect classes the run can produce (None: all)."""
+        from wearforge.recipe import LabelConfig
+
         self.stage = stage
         self.exposure = exposure
+        self.label_config = labels or LabelConfig()
         self.meshes = read_geometry(stage)
-        self.labels = LabelSpace(self.meshes)
+        twin_classes = {m.semantic_class for m in self.meshes if m.label_path}
+        self.labels = LabelSpace(self.meshes, ClassMap.build(twin_classes, defect_types, classes))
         self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth)
         # shares the mesh list with the backend: a UV fallback replaces entries for both
         self.wear = WearTextures(self.meshes, up_vector(stage))
@@ -47,6 +58,12 @@ class StandaloneRenderer:
         linear = self.backend.render_beauty(spec.render.spp, spec.render.seed)
         t2 = time.perf_counter()
         buffers = self.backend.label_pass(res)
+        cfg = self.label_config
+        samples = (self.backend.surface_samples(res, cfg.supersampling) if stacks
+                   else (np.full((res[1], res[0], 1), -1, np.int32), np.zeros((res[1], res[0], 1, 2), np.float32)))
+        tv = time.perf_counter()
+        pair = self._visibility_pair(spec, state, stacks, linear) if stacks and cfg.visibility else None
+        tv = time.perf_counter() - tv
         cam = state.camera
         maps = distortion_maps(spec.sensor, res[0], res[1], cam.focal_length, cam.horizontal_aperture)
         if maps is not None:  # lens distortion moves pixels: the image and every label buffer alike
@@ -56,12 +73,33 @@ class StandaloneRenderer:
                                    normal=remap(buffers.normal, maps, True),
                                    unoccluded=[remap(layer.reshape(res[1], res[0]), maps, True, -1).ravel()
                                                for layer in buffers.unoccluded])
+            samples = (np.stack([remap(np.ascontiguousarray(samples[0][..., j]), maps, True, -1)
+                                 for j in range(samples[0].shape[2])], -1),
+                       np.stack([remap(np.ascontiguousarray(samples[1][:, :, j]), maps, True)
+                                 for j in range(samples[1].shape[2])], 2))
+            if pair is not None:
+                pair = tuple(remap(img, maps, labels=False) for img in pair)
         rgb = apply_sensor(linear, spec.sensor, self.exposure, cam.focal_length, cam.horizontal_aperture)
         data = annotate(self.labels, buffers.mesh, buffers.unoccluded, buffers.position, buffers.normal, cam,
                         self.stage, res)
-        data.update(annotate_defects(self.labels, buffers.mesh, buffers.uv, stacks))
+        change = None
+        if pair is not None:
+            change = delta_e(pair[0], pair[1], spec.sensor, self.exposure, cam.focal_length, cam.horizontal_aperture)
+        options = DefectLabelOptions(cfg.visible_delta_e, cfg.min_instance_pixels)
+        data.update(annotate_defects(self.labels, buffers.mesh, samples[0], samples[1], stacks, spec, change,
+                                     buffers.position, buffers.normal, cam, options))
         data["rgb"] = {"data": rgb}
         data["frame_spec"] = {"data": spec.model_dump(mode="json")}
         t3 = time.perf_counter()
-        data["timing"] = {"prepare": t1 - t0 - tw, "wear": tw, "render": t2 - t1, "annotate": t3 - t2}
+        data["timing"] = {"prepare": t1 - t0 - tw, "wear": tw, "render": t2 - t1, "visibility": tv,
+                          "annotate": t3 - t2 - tv}
         return data
+
+    def _visibility_pair(self, spec: FrameSpec, state, stacks: dict, beauty):
+        """Linear renders of this frame with and without wear, same sampler seed (paired noise)."""
+        spp = min(self.label_config.visibility_spp, spec.render.spp)
+        seed = spec.render.seed
+        worn = beauty if spp == spec.render.spp else self.backend.render_beauty(spp, seed)
+        clean = {i: (state.materials[i].base_color, state.materials[i].roughness, state.materials[i].metallic)
+                 for i in stacks}
+        return worn, self.backend.render_without_wear(stacks, clean, spp, seed)
