@@ -88,7 +88,6 @@ def check_resume(recipe: Recipe, out: Path) -> None:
 
 def generate(recipe: Recipe, progress=None) -> GenerateResult:
     """Render ``recipe.frames`` frames into ``recipe.output.dir``. ``progress(i, n)`` is called per frame."""
-    from wearforge.classmap import recipe_defect_types
     from wearforge.contact_sheet import contact_sheet
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
@@ -99,9 +98,7 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     check_resume(recipe, out)
     stage = open_twin(recipe)
     scene = read_scene(recipe, stage)
-    renderer = StandaloneRenderer(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
-                                  exposure=recipe.render.exposure, labels=recipe.labels,
-                                  classes=recipe.output.classes, defect_types=recipe_defect_types(recipe))
+    renderer = StandaloneRenderer.for_recipe(recipe, stage)
     log.info("rendering with Mitsuba variant %s", renderer.variant)
     from wearforge.writers import FileWriter
 

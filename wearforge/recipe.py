@@ -328,9 +328,10 @@ class LabelConfig(_Model):
     visible_delta_e: float = Field(default=2.0, ge=0, description="CIEDE2000 difference between the frame with and "
                                    "without wear at or above which a pixel's change counts as visible (about 2 = "
                                    "just noticeable). Visible defect pixels are labelled; defect pixels below it and "
-                                   "visible changes outside every defect mask become ignore regions.")
-    visibility_spp: int = Field(default=16, ge=1, le=4096, description="Samples per pixel of each of the two paired "
-                                "visibility passes (same sampler seed); when >= render.spp the beauty pass is reused.")
+                                   "visible changes on a worn surface outside every defect mask become ignore regions.")
+    visibility_spp: int = Field(default=16, ge=2, le=4096, description="Samples per pixel of the visibility estimate "
+                                "(independent of render.spp): two independent pairs of renders with and without wear at half "
+                                "of it each; a pixel is labelled when both pairs see the change, ignored when one does.")
     supersampling: int = Field(default=4, ge=1, le=8, description="Label rays per pixel side for defect coverage "
                                "(k x k per pixel): 4 keeps lines down to 0.25 px wide continuous.")
     min_instance_pixels: int = Field(default=16, ge=1, description="Defect instances with fewer visible pixels become "

@@ -17,6 +17,7 @@ from wearforge.classmap import DEFECT_IDS, ClassMap
 from wearforge.twin_reader import CameraState, MeshGeometry
 from wearforge.labels import BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, DEFECT_INSTANCE_DTYPE, UNLABELLED, label_extents
 from wearforge.framespec import FrameSpec
+from wearforge.render.visibility import VisibleChange
 from wearforge.wear.defects import DEFECT_CLASSES, DEFECTS
 
 
@@ -186,7 +187,6 @@ def camera_params(stage: Usd.Stage, camera: CameraState, resolution: tuple[int, 
 class DefectLabelOptions:
     """Thresholds of the defect label pass (recipe ``labels``)."""
 
-    visible_delta_e: float = 2.0
     min_instance_pixels: int = 16
 
 
@@ -247,7 +247,7 @@ def _pixel_area_mm2(position: np.ndarray, normal: np.ndarray, camera: CameraStat
 
 
 def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, samples_mesh: np.ndarray, samples_uv: np.ndarray,
-                     stacks: dict, spec: FrameSpec | None = None, delta_e: np.ndarray | None = None,
+                     stacks: dict, spec: FrameSpec | None = None, visibility: VisibleChange | None = None,
                      position: np.ndarray | None = None, normal: np.ndarray | None = None,
                      camera: CameraState | None = None,
                      options: DefectLabelOptions = DefectLabelOptions()) -> dict:
@@ -255,9 +255,9 @@ def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, samples_mesh: np.n
 
     ``samples_*``: the k x k sub-pixel coverage pass; each sample looks up the texel holding its uv in
     its mesh's wear maps (the maps the kernels wrote and the renderer shaded with). A pixel is a defect
-    candidate of the class covering most of its samples. ``delta_e``: CIEDE2000 between this frame with
-    and without wear (None: no visibility test). Candidates that change the pixel visibly are labelled;
-    the others, visible changes outside every candidate and instances smaller than
+    candidate of the class covering most of its samples. ``visibility``: where this frame differs visibly
+    from itself without wear (None: no test). Candidates whose change is certainly visible are labelled;
+    the others, visible changes on a worn surface outside every candidate and instances smaller than
     ``options.min_instance_pixels`` form the ignore map. An instance is an image-space connected piece
     of one occurrence's candidate pixels (noise-grown classes: of the class on one part, which merges
     what a texture seam split), labelled where visible.
@@ -270,7 +270,7 @@ def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, samples_mesh: np.n
         cls, coverage = np.zeros((h, w), np.uint8), np.zeros((h, w), np.float32)
         occ_px, mesh_px = np.zeros((h, w), np.uint32), np.full((h, w), -1, np.int32)
     candidate = cls > 0
-    visible = np.ones((h, w), bool) if delta_e is None else delta_e >= options.visible_delta_e
+    visible = np.ones((h, w), bool) if visibility is None else visibility.certain
     labelled = candidate & visible
     part_px = space.mesh_to_instance[mesh_map + 2]
 
@@ -298,7 +298,9 @@ def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, samples_mesh: np.n
     # the nearest candidate's; UNLABELLED when the frame has none)
     ignore_cls = np.zeros((h, w), np.uint32)
     ignore_cls[candidate & ~labelled] = space.defect_semantic[cls[candidate & ~labelled]]
-    stray = visible & ~candidate & (mesh_map >= 0) & (delta_e is not None)
+    # only on worn surfaces: elsewhere (table, reflections) paired low-spp noise would dominate
+    stray = np.zeros((h, w), bool) if visibility is None else visibility.possible & ~candidate
+    stray &= np.isin(mesh_map, list(stacks))
     if stray.any():
         if candidate.any():
             from scipy.ndimage import distance_transform_edt

@@ -11,7 +11,7 @@ from pxr import Usd
 from wearforge.framespec import FrameSpec
 from wearforge.classmap import ClassMap
 from wearforge.render.annotations import DefectLabelOptions, LabelSpace, annotate, annotate_defects
-from wearforge.render.visibility import delta_e
+from wearforge.render.visibility import visible_change
 from wearforge.render.mitsuba_backend import MitsubaBackend
 from wearforge.twin_reader import read_frame_state, read_geometry
 from wearforge.wear.twin_stacks import WearTextures
@@ -40,6 +40,15 @@ class StandaloneRenderer:
         # shares the mesh list with the backend: a UV fallback replaces entries for both
         self.wear = WearTextures(self.meshes, up_vector(stage))
 
+    @classmethod
+    def for_recipe(cls, recipe, stage: Usd.Stage) -> "StandaloneRenderer":
+        """The renderer a recipe asks for: variant, path length, exposure, label options, class list."""
+        from wearforge.classmap import recipe_defect_types
+
+        return cls(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
+                   exposure=recipe.render.exposure, labels=recipe.labels, classes=recipe.output.classes,
+                   defect_types=recipe_defect_types(recipe))
+
     @property
     def variant(self) -> str:
         return self.backend.variant
@@ -62,7 +71,7 @@ class StandaloneRenderer:
         samples = (self.backend.surface_samples(res, cfg.supersampling) if stacks
                    else (np.full((res[1], res[0], 1), -1, np.int32), np.zeros((res[1], res[0], 1, 2), np.float32)))
         tv = time.perf_counter()
-        pair = self._visibility_pair(spec, state, stacks, linear) if stacks and cfg.visibility else None
+        pairs = self._visibility_pairs(spec, state, stacks) if stacks and cfg.visibility else None
         tv = time.perf_counter() - tv
         cam = state.camera
         maps = distortion_maps(spec.sensor, res[0], res[1], cam.focal_length, cam.horizontal_aperture)
@@ -77,15 +86,16 @@ class StandaloneRenderer:
                                  for j in range(samples[0].shape[2])], -1),
                        np.stack([remap(np.ascontiguousarray(samples[1][:, :, j]), maps, True)
                                  for j in range(samples[1].shape[2])], 2))
-            if pair is not None:
-                pair = tuple(remap(img, maps, labels=False) for img in pair)
+            if pairs is not None:
+                pairs = [tuple(remap(img, maps, labels=False) for img in pair) for pair in pairs]
         rgb = apply_sensor(linear, spec.sensor, self.exposure, cam.focal_length, cam.horizontal_aperture)
         data = annotate(self.labels, buffers.mesh, buffers.unoccluded, buffers.position, buffers.normal, cam,
                         self.stage, res)
         change = None
-        if pair is not None:
-            change = delta_e(pair[0], pair[1], spec.sensor, self.exposure, cam.focal_length, cam.horizontal_aperture)
-        options = DefectLabelOptions(cfg.visible_delta_e, cfg.min_instance_pixels)
+        if pairs is not None:
+            change = visible_change(pairs, cfg.visible_delta_e, spec.sensor, self.exposure, cam.focal_length,
+                                    cam.horizontal_aperture)
+        options = DefectLabelOptions(cfg.min_instance_pixels)
         data.update(annotate_defects(self.labels, buffers.mesh, samples[0], samples[1], stacks, spec, change,
                                      buffers.position, buffers.normal, cam, options))
         data["rgb"] = {"data": rgb}
@@ -95,11 +105,17 @@ class StandaloneRenderer:
                           "annotate": t3 - t2 - tv}
         return data
 
-    def _visibility_pair(self, spec: FrameSpec, state, stacks: dict, beauty):
-        """Linear renders of this frame with and without wear, same sampler seed (paired noise)."""
-        spp = min(self.label_config.visibility_spp, spec.render.spp)
-        seed = spec.render.seed
-        worn = beauty if spp == spec.render.spp else self.backend.render_beauty(spp, seed)
+    def _visibility_pairs(self, spec: FrameSpec, state, stacks: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Two independent (with wear, without wear) pairs at half the visibility spp each.
+
+        Each pair shares a sampler seed so its noise is correlated; the two pairs use the FrameSpec's
+        render seed and that seed + 1, so the backend still draws nothing of its own.
+        """
+        spp = max(1, self.label_config.visibility_spp // 2)
         clean = {i: (state.materials[i].base_color, state.materials[i].roughness, state.materials[i].metallic)
                  for i in stacks}
-        return worn, self.backend.render_without_wear(stacks, clean, spp, seed)
+        pairs = []
+        for seed in (spec.render.seed, (spec.render.seed + 1) & 0xFFFFFFFF):
+            pairs.append((self.backend.render_beauty(spp, seed),
+                          self.backend.render_without_wear(stacks, clean, spp, seed)))
+        return pairs
