@@ -415,14 +415,15 @@ class MitsubaBackend:
                     "nested_bsdf.roughness.data": np.full((res, res, 1), max(float(rough), 0.02), np.float32),
                     "nested_bsdf.metallic.data": np.full((res, res, 1), float(metal), np.float32)}
             for key, value in flat.items():
-                saved[prefix + key] = p[prefix + key]
+                # a host copy: the parameter's own tensor is updated in place by the assignment below
+                saved[prefix + key] = np.array(p[prefix + key], np.float32)
                 p[prefix + key] = tensor(np.ascontiguousarray(value, np.float32))
         p.update()
         try:
             return self.render_beauty(spp, seed)
         finally:
             for key, value in saved.items():
-                p[key] = value
+                p[key] = tensor(value)
             p.update()
 
     def _stack_prefix(self, index: int) -> str:
