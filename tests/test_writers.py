@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from wearforge.classmap import DEFECT_IDS
 from wearforge.errors import InputError
 from wearforge.generate import generate
 from wearforge.recipe import load_recipe
@@ -207,6 +208,39 @@ def test_webdataset_shards_read_back_losslessly(dataset):
         assert meta["classes"] == frame["semantic_segmentation"]["classList"]
         assert len(meta["defects"]["instances"]) == len(frame["defect_instances"]["data"])
     assert seen == [0, 1, 2]
+
+
+def test_readme_webdataset_reader_runs_with_two_loader_workers(dataset):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    recipe, out, frames = dataset
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = re.search(r"<!-- webdataset reader -->\n```python\n(.*?)```", readme, re.S).group(1)
+    code = code.replace("out/demo/webdataset", str(out / "webdataset"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{len(frames)} frames"
+
+
+def test_basic_layout_writes_ignore_masks_and_id_1_is_not_background(dataset):
+    from wearforge.writers.basic import id_color
+
+    recipe, out, frames = dataset
+    assert id_color(0) == (0, 0, 0, 0) and id_color(1)[:3] != (0, 0, 0)
+    for i, frame in frames.items():
+        png = cv2.imread(str(out / f"defect_ignore_{i:04d}.png"), cv2.IMREAD_UNCHANGED)
+        labels = json.loads((out / f"defect_ignore_labels_{i:04d}.json").read_text())
+        ignore = frame["defect_segmentation"]["ignore"]
+        for key, value in labels.items():
+            r, g, b, a = (int(v) for v in key.strip("()").split(","))
+            hit = np.all(png == (b, g, r, a), axis=-1)
+            name = value["class"]
+            expected = ignore == 0 if name == "none" else ignore == DEFECT_IDS[name]
+            assert np.array_equal(hit, expected), (i, name)
 
 
 def test_every_writer_keeps_a_manifest_of_its_frames(dataset):
