@@ -14,9 +14,11 @@ BBOX3D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<f4"), ("y_min", "<f4
                          ("occlusionRatio", "<f4")])
 DEFECT_INSTANCE_DTYPE = np.dtype([("instanceId", "<u4"), ("semanticId", "<u4"), ("partInstanceId", "<u4"),
                                   ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"), ("y_max", "<i4"),
-                                  ("visiblePixels", "<u4"), ("areaMm2", "<f4"), ("ignoredPixels", "<u4")])
-"""One row per defect instance: its visible pixels (inclusive box), the surface area they cover in mm^2
-(coverage-weighted pixel footprints) and how many pixels of the same piece are ignored (invisible)."""
+                                  ("visiblePixels", "<u4")])
+# The same rows with severity measures (what the standalone label pass writes): the surface area the visible
+# pixels cover in mm^2 (coverage-weighted pixel footprints) and how many pixels of the same image piece are
+# ignored (invisible). Readers take either dtype: they select fields by name.
+DEFECT_INSTANCE_FULL_DTYPE = np.dtype(DEFECT_INSTANCE_DTYPE.descr + [("areaMm2", "<f4"), ("ignoredPixels", "<u4")])
 BACKGROUND, UNLABELLED = 0, 1
 # ignore value of defect class maps in formats with one channel of ids (WebDataset .defects.npy)
 IGNORE_ID = 65535

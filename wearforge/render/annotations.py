@@ -15,7 +15,8 @@ from skimage import measure
 
 from wearforge.classmap import DEFECT_IDS, ClassMap
 from wearforge.twin_reader import CameraState, MeshGeometry
-from wearforge.labels import BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, DEFECT_INSTANCE_DTYPE, UNLABELLED, label_extents
+from wearforge.labels import (BACKGROUND, BBOX2D_DTYPE, BBOX3D_DTYPE, DEFECT_INSTANCE_FULL_DTYPE, UNLABELLED,
+                              label_extents)
 from wearforge.framespec import FrameSpec
 from wearforge.render.visibility import VisibleChange
 from wearforge.wear.defects import DEFECT_CLASSES, DEFECTS
@@ -319,7 +320,7 @@ def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, samples_mesh: np.n
            "coverage": np.where(candidate, coverage, 0.0).astype(np.float32)}
 
     n = len(kept)
-    data = np.zeros(n, DEFECT_INSTANCE_DTYPE)
+    data = np.zeros(n, DEFECT_INSTANCE_FULL_DTYPE)
     labels = {}
     if n:
         counts, (x0, y0, x1, y1), first = label_extents(mask, n)
