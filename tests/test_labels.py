@@ -96,7 +96,7 @@ def test_visible_defects_are_labelled_and_invisible_ones_ignored(tmp_path, write
     clean = {i: (state.materials[i].base_color, state.materials[i].roughness, state.materials[i].metallic)
              for i in stacks}
     worn = renderer.backend.render_beauty(128, 3)
-    bare = renderer.backend.render_without_wear(stacks, clean, 128, 3)
+    bare = renderer.backend.render_without_wear(stacks, clean, 128, [3])[0]
     assert np.allclose(renderer.backend.render_beauty(128, 3), worn, atol=1e-5)  # the wear is back in place
     truth = delta_e(worn, bare, spec.sensor)
     assert (truth[seg == rust] >= 2.0).mean() >= 0.95

@@ -278,11 +278,16 @@ def annotate_defects(space: LabelSpace, mesh_map: np.ndarray, samples_mesh: np.n
     # instances: connected pieces of one occurrence (region classes: of the class on one part)
     regions = np.asarray([False] + [bool(DEFECTS[d].REGIONS) for d in DEFECT_CLASSES])
     discrete = ~regions[cls]
-    keys = np.stack([part_px.astype(np.int64), cls.astype(np.int64), np.where(discrete, mesh_px, -1).astype(np.int64),
-                     np.where(discrete, occ_px, 0).astype(np.int64)], -1)[candidate]
+    columns = [part_px.astype(np.int64), cls.astype(np.int64), np.where(discrete, mesh_px + 1, 0).astype(np.int64),
+               np.where(discrete, occ_px, 0).astype(np.int64)]
     groups = np.zeros((h, w), np.int64)
-    if len(keys):
-        _, inverse = np.unique(keys, axis=0, return_inverse=True)
+    if candidate.any():
+        if columns[0].max() < 2 ** 14 and columns[2].max() < 2 ** 13:
+            # one int64 per group: part (14 bits) | class (5) | mesh + 1 (13) | occurrence (32); fast to sort
+            keys = ((columns[0] << 50) | (columns[1] << 45) | (columns[2] << 32) | columns[3])[candidate]
+            _, inverse = np.unique(keys, return_inverse=True)
+        else:
+            _, inverse = np.unique(np.stack(columns, -1)[candidate], axis=0, return_inverse=True)
         groups[candidate] = inverse.ravel() + 1
     pieces = measure.label(groups, background=0, connectivity=2)
     n_pieces = int(pieces.max())

@@ -114,8 +114,6 @@ class StandaloneRenderer:
         spp = max(1, self.label_config.visibility_spp // 2)
         clean = {i: (state.materials[i].base_color, state.materials[i].roughness, state.materials[i].metallic)
                  for i in stacks}
-        pairs = []
-        for seed in (spec.render.seed, (spec.render.seed + 1) & 0xFFFFFFFF):
-            pairs.append((self.backend.render_beauty(spp, seed),
-                          self.backend.render_without_wear(stacks, clean, spp, seed)))
-        return pairs
+        seeds = [spec.render.seed, (spec.render.seed + 1) & 0xFFFFFFFF]
+        worn = [self.backend.render_beauty(spp, seed) for seed in seeds]
+        return list(zip(worn, self.backend.render_without_wear(stacks, clean, spp, seeds)))

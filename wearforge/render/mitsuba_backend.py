@@ -397,8 +397,9 @@ class MitsubaBackend:
                         uv[y, x, j] = (si.uv[0], 1.0 - si.uv[1])
         return mesh, uv
 
-    def render_without_wear(self, stacks: dict, clean: dict[int, tuple], spp: int, seed: int) -> np.ndarray:
-        """Linear RGB of the prepared scene with every wear stack replaced by its clean material.
+    def render_without_wear(self, stacks: dict, clean: dict[int, tuple], spp: int,
+                            seeds: list[int]) -> list[np.ndarray]:
+        """Linear RGB of the prepared scene, one per seed, with every wear stack replaced by its clean material.
 
         ``clean``: mesh index -> (linear base colour, roughness, metallic) the stack was grown on. The
         stacks' textures are restored afterwards, so the scene stays as ``prepare`` left it.
@@ -420,7 +421,7 @@ class MitsubaBackend:
                 p[prefix + key] = tensor(np.ascontiguousarray(value, np.float32))
         p.update()
         try:
-            return self.render_beauty(spp, seed)
+            return [self.render_beauty(spp, seed) for seed in seeds]
         finally:
             for key, value in saved.items():
                 p[key] = tensor(value)
