@@ -45,7 +45,7 @@ def swatch(stack, size: int) -> np.ndarray:
 def build_gallery(out: Path, resolution: int = 512, render: bool = True, spp: int = 32, size: int = 200,
                   progress=None) -> Path:
     """Write wear_gallery.png into ``out``; returns its path."""
-    from wearforge.recipe import validate_recipe
+    from wearforge.recipe import LabelConfig, validate_recipe
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
     from wearforge.stage import open_twin, read_scene
@@ -73,7 +73,8 @@ def build_gallery(out: Path, resolution: int = 512, render: bool = True, spp: in
             if stage is None:
                 stage = open_twin(recipe)
                 scene = read_scene(recipe, stage)
-                renderer = StandaloneRenderer(stage)
+                # pictures only: no visibility pass behind the labels
+                renderer = StandaloneRenderer(stage, labels=LabelConfig(visibility=False))
             spec = sample_frame(recipe, None, 0, scene)
             state_stacks = _stacks(renderer, spec, stage)
             flats.append(swatch(next(iter(state_stacks.values())), size))
