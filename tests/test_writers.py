@@ -312,3 +312,32 @@ def test_cli_selects_writers(tmp_path, write_recipe):
     assert (tmp_path / "cli" / "coco" / "instances.json").is_file()
     assert (tmp_path / "cli" / "yolo" / "data.yaml").is_file()
     assert not (tmp_path / "cli" / "webdataset").exists() and not list((tmp_path / "cli").glob("rgb_*.png"))
+
+
+def test_coco_flags_images_beyond_cocoeval_max_dets(tmp_path, caplog):
+    """101 defect instances in one synthetic frame: logged and listed in info."""
+    from wearforge.labels import DEFECT_INSTANCE_FULL_DTYPE
+    from wearforge.writers import CocoWriter, to_annotator_layout
+
+    mask = np.zeros((40, 404), np.uint32)
+    rows = np.zeros(101, DEFECT_INSTANCE_FULL_DTYPE)
+    for k in range(101):
+        mask[10:14, 4 * k:4 * k + 3] = k + 1
+        rows[k] = (k + 1, DEFECT_IDS["pitting"], 2, 4 * k, 10, 4 * k + 2, 13, 12, 1.0, 0)
+    classes = [{"name": "pitting", "semanticId": DEFECT_IDS["pitting"], "kind": "defect"},
+               {"name": "plate", "semanticId": 64, "kind": "part"}]
+    frame = {"rgb": {"data": np.zeros((40, 404, 4), np.uint8)},
+             "semantic_segmentation": {"data": np.zeros((40, 404), np.uint32), "idToLabels": {}, "classList": classes},
+             "defect_segmentation": {"data": np.where(mask > 0, DEFECT_IDS["pitting"], 0).astype(np.uint32),
+                                     "idToLabels": {}, "ignore": np.zeros((40, 404), np.uint32), "ignoreLabels": {}},
+             "defect_instances": {"data": rows, "mask": mask,
+                                  "idToLabels": {str(k + 1): {"class": "pitting", "part": "/Plate"} for k in range(101)}}}
+    writer = CocoWriter(tmp_path / "coco", categories="defects")
+    writer.write(to_annotator_layout(frame, 0))
+    with caplog.at_level("WARNING"):
+        writer.on_final_frame()
+    data = json.loads((tmp_path / "coco" / "instances.json").read_text())
+    assert len(data["annotations"]) == 101 and data["info"]["images_over_max_dets"] == [1]
+    assert data["categories"] == [{"id": 1, "name": "pitting", "supercategory": "defect",
+                                   "semantic_id": DEFECT_IDS["pitting"]}]
+    assert any("more than 100 annotations" in r.message for r in caplog.records)
