@@ -329,6 +329,9 @@ class LabelConfig(_Model):
                                    "without wear at or above which a pixel's change counts as visible (about 2 = "
                                    "just noticeable). Visible defect pixels are labelled; defect pixels below it and "
                                    "visible changes on a worn surface outside every defect mask become ignore regions.")
+    label_margin: float = Field(default=0.5, ge=0, description="A defect pixel is labelled when both visibility "
+                                "estimates reach visible_delta_e plus this margin (colour differences of noisy "
+                                "low-spp pairs are biased upwards); between the two it is ignored.")
     visibility_spp: int = Field(default=16, ge=2, le=4096, description="Samples per pixel of the visibility estimate "
                                 "(independent of render.spp): two independent pairs of renders with and without wear at half "
                                 "of it each; a pixel is labelled when both pairs see the change, ignored when one does.")

@@ -94,7 +94,7 @@ class StandaloneRenderer:
         change = None
         if pairs is not None:
             change = visible_change(pairs, cfg.visible_delta_e, spec.sensor, self.exposure, cam.focal_length,
-                                    cam.horizontal_aperture)
+                                    cam.horizontal_aperture, cfg.label_margin)
         options = DefectLabelOptions(cfg.min_instance_pixels)
         data.update(annotate_defects(self.labels, buffers.mesh, samples[0], samples[1], stacks, spec, change,
                                      buffers.position, buffers.normal, cam, options))

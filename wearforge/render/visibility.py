@@ -50,9 +50,10 @@ def delta_e(worn: np.ndarray, clean: np.ndarray, sensor: SensorSpec, exposure_ev
 class VisibleChange:
     """Where wear visibly changes the frame, from two independent paired estimates (A and B).
 
-    ``certain``: both estimates reach the threshold; ``possible``: at least one does. Colour differences
-    of noisy pairs are biased upwards, so one low-spp estimate alone over-calls faint changes; requiring
-    two independent ones to agree halves the noise's say, and what only one sees becomes ignore.
+    ``certain``: both estimates reach the threshold plus a margin; ``possible``: at least one reaches the
+    threshold. Colour differences of noisy pairs are biased upwards, so one low-spp estimate alone
+    over-calls faint changes; requiring two independent ones to agree, with a margin for the bias they
+    share, keeps labels on what is visible, and what is only possibly visible becomes ignore.
     """
 
     certain: np.ndarray  # bool (H, W)
@@ -61,9 +62,9 @@ class VisibleChange:
 
 
 def visible_change(pairs: list[tuple[np.ndarray, np.ndarray]], threshold: float, sensor: SensorSpec,
-                   exposure_ev: float = 0.0, focal_length_mm: float = 24.0,
-                   aperture_mm: float = 20.955) -> VisibleChange:
+                   exposure_ev: float = 0.0, focal_length_mm: float = 24.0, aperture_mm: float = 20.955,
+                   margin: float = 0.0) -> VisibleChange:
     """``pairs``: (with wear, without wear) linear renders, each pair sharing a sampler seed."""
     de = [delta_e(worn, clean, sensor, exposure_ev, focal_length_mm, aperture_mm) for worn, clean in pairs]
     low, high = np.minimum.reduce(de), np.maximum.reduce(de)
-    return VisibleChange(low >= threshold, high >= threshold, low)
+    return VisibleChange(low >= threshold + margin, high >= threshold, low)
