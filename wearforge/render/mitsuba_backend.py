@@ -3,7 +3,9 @@
 The beauty pass is a path tracer seeded from the FrameSpec. The label pass casts one ray through
 every pixel centre (lens centre for thin-lens cameras) with ``scene.ray_intersect`` and peels
 through all surfaces along it, so visible and unoccluded instance masks come from Mitsuba's own
-geometry, exactly, with no random numbers.
+geometry, exactly, with no random numbers. For defect labels, ``surface_samples`` casts k x k rays per
+pixel (coverage) and ``render_without_wear`` renders the frame with the wear stacks swapped for their
+clean material (visibility).
 """
 
 from __future__ import annotations
