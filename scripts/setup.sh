@@ -35,4 +35,10 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv || { echo "creating the virtual environment failed: apt-get install python3-venv (or python3.X-venv)" >&2; exit 1; }
 fi
 .venv/bin/python -m pip install -q --upgrade pip
+case ",${extras}," in
+  *,dev,*)
+    # the tests run the README's torch DataLoader examples: the CPU wheel (~200 MB), not PyPI's CUDA build (GBs)
+    .venv/bin/python -m pip install -q --retries 1 torch --index-url https://download.pytorch.org/whl/cpu \
+      || echo "note: could not install torch's CPU wheel; pip will take torch from PyPI" >&2 ;;
+esac
 .venv/bin/python -m pip install -q -e ".[${extras}]"

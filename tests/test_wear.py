@@ -220,9 +220,11 @@ def test_rendered_defect_labels_match_the_class_map_exactly(tmp_path, write_reci
         "randomizers": {"materials": [{"preset": "bare_steel"}],
                         "wear": [{"resolution": 128, "layers": [{"type": "rust", "params": {"coverage": 0.45, "scale": 30}},
                                                                 {"type": "scratches", "params": {"count": 8, "width": 4.0}}]}]},
-        "render": {"resolution": [96, 96], "spp": 8}}))
+        "render": {"resolution": [96, 96], "spp": 8},
+        # point-sampled, unfiltered labels: each pixel centre's texel decides (visibility has its own tests)
+        "labels": {"visibility": False, "supersampling": 1, "min_instance_pixels": 1}}))
     stage = open_stage(recipe.usd_path())
-    renderer = StandaloneRenderer(stage)
+    renderer = StandaloneRenderer.for_recipe(recipe, stage)
     spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
     data = renderer.render(spec)
     seg, inst = data["defect_segmentation"]["data"], data["instance_segmentation"]["data"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from wearforge.classmap import DEFECT_IDS
 from wearforge.errors import InputError
 from wearforge.generate import generate
 from wearforge.recipe import load_recipe
@@ -45,7 +46,7 @@ def dataset(tmp_path_factory):
     recipe = load_recipe(path)
     result = generate(recipe)
     stage = open_stage(recipe.usd_path())
-    renderer = StandaloneRenderer(stage)
+    renderer = StandaloneRenderer.for_recipe(recipe, stage)
     scene = read_scene(recipe, stage)
     frames = {i: renderer.render(sample_frame(recipe, None, i, scene)) for i in range(recipe.frames)}
     return recipe, result.output_dir, frames
@@ -66,29 +67,46 @@ def objects(frame, skip=("table", "bin")):
     return out
 
 
+def ignored(frame):
+    """(semantic id, mask) of each defect class's ignore region."""
+    ignore = frame["defect_segmentation"]["ignore"]
+    return [(int(i), ignore == i) for i in np.unique(ignore) if i >= 2]
+
+
 def test_coco_loads_in_pycocotools_with_exact_masks_and_perfect_self_ap(dataset):
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
     recipe, out, frames = dataset
     coco = COCO(str(out / "coco" / "instances.json"))
-    names = {c["name"] for c in coco.loadCats(coco.getCatIds())}
+    cats = coco.loadCats(coco.getCatIds())
+    names = {c["name"] for c in cats}
     assert {"pipe_spool", "gear", "rust"} <= names and not names & {"table", "bin"}
+    assert [c["id"] for c in cats] == list(range(1, len(cats) + 1))  # contiguous, in class-map order
+    semantic = {c["id"]: c["semantic_id"] for c in cats}
+    info = coco.dataset["info"]
+    assert info["version"] and info["description"] and info["date_created"] and info["images_over_max_dets"] == []
+    assert coco.dataset["licenses"][0]["id"] == 1
     assert sorted(img["frame_index"] for img in coco.loadImgs(coco.getImgIds())) == [0, 1, 2]
+    crowds = 0
     for img in coco.loadImgs(coco.getImgIds()):
+        assert img["license"] == 1 and img["date_captured"] == info["date_created"]
         frame = frames[img["frame_index"]]
         assert (out / "coco" / img["file_name"]).is_file()
         assert json.loads((out / "coco" / img["frame_spec"]).read_text()) == frame["frame_spec"]["data"]
         anns = coco.loadAnns(coco.getAnnIds(imgIds=img["id"]))
-        expected = objects(frame)
+        expected = [(cid, mask, 0) for cid, mask in objects(frame)] + [(cid, mask, 1) for cid, mask in ignored(frame)]
         assert len(anns) == len(expected) > 0
-        for ann, (cid, mask) in zip(anns, expected):
+        for ann, (cid, mask, crowd) in zip(anns, expected):
             decoded = coco.annToMask(ann).astype(bool)
-            assert decoded.sum() == ann["area"] and ann["iscrowd"] == 0
-            assert ann["category_id"] == cid and np.array_equal(decoded, mask)
+            assert isinstance(ann["area"], float) and decoded.sum() == ann["area"] and ann["iscrowd"] == crowd
+            assert semantic[ann["category_id"]] == cid and np.array_equal(decoded, mask)
             ys, xs = np.nonzero(mask)
             assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
-    results = [{**a, "score": 1.0} for a in coco.loadAnns(coco.getAnnIds())]
+            assert all(isinstance(v, float) for v in ann["bbox"])
+        crowds += sum(a["iscrowd"] for a in anns)
+    assert crowds > 0  # defects the camera cannot see are ignore regions
+    results = [{**a, "score": 1.0} for a in coco.loadAnns(coco.getAnnIds()) if not a["iscrowd"]]
     for iou in ("bbox", "segm"):
         ev = COCOeval(coco, coco.loadRes(results), iou)
         ev.evaluate()
@@ -100,9 +118,11 @@ def test_coco_loads_in_pycocotools_with_exact_masks_and_perfect_self_ap(dataset)
 def test_yolo_layout_labels_and_split(dataset):
     recipe, out, frames = dataset
     data = yaml.safe_load((out / "yolo" / "data.yaml").read_text())
-    assert data["train"] == "images/train" and data["val"] == "images/val"
+    assert data["train"] == "images/train" and data["val"] == "images/val" and "path" not in data
     names = data["names"]
-    assert list(names) == list(range(len(names))) and "rust" in names.values()
+    assert list(names) == list(range(len(names))) and data["nc"] == len(names)
+    # only classes the run can produce: the recipe's wear has rust and scratches, the twin its parts
+    assert set(names.values()) == {"rust", "scratches", "gear", "pipe_spool", "bracket"}
     for i, frame in frames.items():
         split = split_of(i, 0.5)
         image = out / "yolo" / "images" / split / f"frame_{i:06d}.png"
@@ -119,6 +139,9 @@ def test_yolo_layout_labels_and_split(dataset):
             assert (cx + bw / 2) * W == pytest.approx(xs.max() + 1, abs=1e-3)
             assert (cy - bh / 2) * H == pytest.approx(ys.min(), abs=1e-3)
             assert (cy + bh / 2) * H == pytest.approx(ys.max() + 1, abs=1e-3)
+        ignore = (out / "yolo" / "ignore" / split / f"frame_{i:06d}.txt").read_text().split("\n")
+        assert len([line for line in ignore if line]) == len(ignored(frame))
+    assert split_of(0, 0.99) == "train"  # a one-frame run has a training image
     assert {split_of(i, 0.5) for i in range(200)} == {"train", "val"}
     assert [split_of(i, 0.5) for i in range(50)] == [split_of(i, 0.5) for i in range(50)]
 
@@ -130,13 +153,32 @@ def test_yolo_segment_polygons_trace_the_masks(tmp_path):
     cv2.circle(mask.view(np.uint8), (30, 20), 12, 1, -1)
     poly = polygon(mask)
     back = np.zeros_like(mask, np.uint8)
-    cv2.fillPoly(back, [np.round(poly).astype(np.int32)], 1)
+    # vertices sit at boundary-pixel centres (+0.5); Ultralytics rasterises with int32 truncation
+    cv2.fillPoly(back, [poly.astype(np.int32)], 1)
     iou = (back.astype(bool) & mask).sum() / (back.astype(bool) | mask).sum()
     assert iou > 0.9
 
 
+def test_yolo_segment_keeps_every_piece_of_a_mask_in_one_polygon():
+    from wearforge.writers.yolo import polygon
+
+    mask = np.zeros((48, 64), np.uint8)
+    cv2.rectangle(mask, (2, 2), (20, 12), 1, -1)
+    cv2.circle(mask, (45, 30), 8, 1, -1)
+    mask[40, 10] = 1  # a single pixel
+    poly = polygon(mask.astype(bool))
+    back = np.zeros_like(mask)
+    cv2.fillPoly(back, [poly.astype(np.int32)], 1)
+    # every piece is there; only the zero-width bridges add a few pixels
+    assert np.all(back[mask > 0] == 1)
+    assert (back & ~mask.astype(bool)).sum() < 80
+    assert polygon(np.pad(np.ones((1, 1), bool), 3)).shape == (3, 2)
+
+
 def test_webdataset_shards_read_back_losslessly(dataset):
     import webdataset as wds
+
+    from wearforge.labels import IGNORE_ID
 
     recipe, out, frames = dataset
     shards = sorted((out / "webdataset").glob("shard-*.tar"))
@@ -144,9 +186,10 @@ def test_webdataset_shards_read_back_losslessly(dataset):
     assert not list((out / "webdataset").glob("*.tmp"))
     with tarfile.open(shards[0]) as tar:
         names = tar.getnames()
-    assert names[:5] == ["00000000.png", "00000000.depth.npy", "00000000.seg.png", "00000000.defects.png",
-                         "00000000.json"]
+    assert names[:6] == ["00000000.png", "00000000.depth.npy", "00000000.seg.npy", "00000000.defects.npy",
+                         "00000000.defect_instances.npy", "00000000.json"]
     seen = []
+    # WebDataset's own decoders: id maps come back bit-exact, ignore pixels carry IGNORE_ID
     for sample in wds.WebDataset([str(s) for s in shards], shardshuffle=False).decode("rgb8"):
         meta = sample["json"]
         i = meta["frame_index"]
@@ -155,15 +198,49 @@ def test_webdataset_shards_read_back_losslessly(dataset):
         assert sample["depth.npy"].dtype == np.float32
         assert np.array_equal(sample["depth.npy"], frame["distance_to_camera"]["data"])
         assert np.array_equal(sample["png"], frame["rgb"]["data"][..., :3])
+        assert sample["seg.npy"].dtype == np.uint32
+        assert np.array_equal(sample["seg.npy"], frame["instance_segmentation"]["data"])
+        seg = frame["defect_segmentation"]
+        expected = np.where(seg["ignore"] > 0, IGNORE_ID, seg["data"])
+        assert sample["defects.npy"].dtype == np.uint16 and np.array_equal(sample["defects.npy"], expected)
+        assert np.array_equal(sample["defect_instances.npy"], frame["defect_instances"]["mask"])
         assert meta["frame_spec"] == frame["frame_spec"]["data"]
+        assert meta["classes"] == frame["semantic_segmentation"]["classList"]
         assert len(meta["defects"]["instances"]) == len(frame["defect_instances"]["data"])
     assert seen == [0, 1, 2]
-    # 16-bit label images survive exactly (read with the raw tar, decoded by OpenCV)
-    with tarfile.open(shards[0]) as tar:
-        seg = cv2.imdecode(np.frombuffer(tar.extractfile("00000001.seg.png").read(), np.uint8), cv2.IMREAD_UNCHANGED)
-        defects = cv2.imdecode(np.frombuffer(tar.extractfile("00000001.defects.png").read(), np.uint8), cv2.IMREAD_UNCHANGED)
-    assert seg.dtype == np.uint16 and np.array_equal(seg, frames[1]["instance_segmentation"]["data"])
-    assert np.array_equal(defects, frames[1]["defect_segmentation"]["data"])
+
+
+def test_readme_webdataset_reader_runs_with_two_loader_workers(dataset):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    recipe, out, frames = dataset
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = re.search(r"<!-- webdataset reader -->\n```python\n(.*?)```", readme, re.S).group(1)
+    code = code.replace("out/demo/webdataset", str(out / "webdataset"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{len(frames)} frames"
+
+
+def test_basic_layout_writes_ignore_masks_and_id_1_is_not_background(dataset):
+    from wearforge.writers.basic import id_color
+
+    recipe, out, frames = dataset
+    assert id_color(0) == (0, 0, 0, 0) and id_color(1)[:3] != (0, 0, 0)
+    for i, frame in frames.items():
+        png = cv2.imread(str(out / f"defect_ignore_{i:04d}.png"), cv2.IMREAD_UNCHANGED)
+        labels = json.loads((out / f"defect_ignore_labels_{i:04d}.json").read_text())
+        ignore = frame["defect_segmentation"]["ignore"]
+        for key, value in labels.items():
+            r, g, b, a = (int(v) for v in key.strip("()").split(","))
+            hit = np.all(png == (b, g, r, a), axis=-1)
+            name = value["class"]
+            expected = ignore == 0 if name == "none" else ignore == DEFECT_IDS[name]
+            assert np.array_equal(hit, expected), (i, name)
 
 
 def test_every_writer_keeps_a_manifest_of_its_frames(dataset):
@@ -232,3 +309,32 @@ def test_cli_selects_writers(tmp_path, write_recipe):
     assert (tmp_path / "cli" / "coco" / "instances.json").is_file()
     assert (tmp_path / "cli" / "yolo" / "data.yaml").is_file()
     assert not (tmp_path / "cli" / "webdataset").exists() and not list((tmp_path / "cli").glob("rgb_*.png"))
+
+
+def test_coco_flags_images_beyond_cocoeval_max_dets(tmp_path, caplog):
+    """101 defect instances in one synthetic frame: logged and listed in info."""
+    from wearforge.labels import DEFECT_INSTANCE_FULL_DTYPE
+    from wearforge.writers import CocoWriter, to_annotator_layout
+
+    mask = np.zeros((40, 404), np.uint32)
+    rows = np.zeros(101, DEFECT_INSTANCE_FULL_DTYPE)
+    for k in range(101):
+        mask[10:14, 4 * k:4 * k + 3] = k + 1
+        rows[k] = (k + 1, DEFECT_IDS["pitting"], 2, 4 * k, 10, 4 * k + 2, 13, 12, 1.0, 0)
+    classes = [{"name": "pitting", "semanticId": DEFECT_IDS["pitting"], "kind": "defect"},
+               {"name": "plate", "semanticId": 64, "kind": "part"}]
+    frame = {"rgb": {"data": np.zeros((40, 404, 4), np.uint8)},
+             "semantic_segmentation": {"data": np.zeros((40, 404), np.uint32), "idToLabels": {}, "classList": classes},
+             "defect_segmentation": {"data": np.where(mask > 0, DEFECT_IDS["pitting"], 0).astype(np.uint32),
+                                     "idToLabels": {}, "ignore": np.zeros((40, 404), np.uint32), "ignoreLabels": {}},
+             "defect_instances": {"data": rows, "mask": mask,
+                                  "idToLabels": {str(k + 1): {"class": "pitting", "part": "/Plate"} for k in range(101)}}}
+    writer = CocoWriter(tmp_path / "coco", categories="defects")
+    writer.write(to_annotator_layout(frame, 0))
+    with caplog.at_level("WARNING"):
+        writer.on_final_frame()
+    data = json.loads((tmp_path / "coco" / "instances.json").read_text())
+    assert len(data["annotations"]) == 101 and data["info"]["images_over_max_dets"] == [1]
+    assert data["categories"] == [{"id": 1, "name": "pitting", "supercategory": "defect",
+                                   "semantic_id": DEFECT_IDS["pitting"]}]
+    assert any("more than 100 annotations" in r.message for r in caplog.records)

@@ -70,7 +70,7 @@ def swatch(stack, at: tuple[int, int], texels: int, size: int) -> np.ndarray:
 def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: int = 32, size: int = 200,
                   progress=None) -> Path:
     """Write wear_gallery.png into ``out``; returns its path."""
-    from wearforge.recipe import validate_recipe
+    from wearforge.recipe import LabelConfig, validate_recipe
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
     from wearforge.stage import open_twin, read_scene
@@ -91,7 +91,7 @@ def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: i
             recipe = validate_recipe(overview, source="wearforge textures", base_dir=Path("."))
             if stage is None:
                 stage = open_twin(recipe)
-                renderer = StandaloneRenderer(stage)
+                renderer = StandaloneRenderer(stage, labels=LabelConfig(visibility=False))  # pictures only
             scene = read_scene(recipe, stage)
             spec = sample_frame(recipe, None, 0, scene)
             stacks, state = _stacks(renderer, spec, stage)

@@ -209,9 +209,7 @@ class ShardRunner:
         self.recipe, self.worker = recipe, worker
         self.stage = open_twin(recipe)
         self.scene = read_scene(recipe, self.stage)
-        self.renderer = StandaloneRenderer(self.stage, variant=recipe.render.variant,
-                                           max_depth=recipe.render.max_depth, exposure=recipe.render.exposure,
-                                           denoise=recipe.render.denoise)
+        self.renderer = StandaloneRenderer.for_recipe(recipe, self.stage)
         self.tally = refuse_empty_scene(recipe, self.scene, self.renderer.meshes)
         self.writers = make_writers(recipe, out, stream=stream)
         self.files = {w.name: w for w in self.writers if isinstance(w, FileWriter)}

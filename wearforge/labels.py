@@ -16,7 +16,13 @@ BBOX3D_DTYPE = np.dtype([("semanticId", "<u4"), ("x_min", "<f4"), ("y_min", "<f4
 DEFECT_INSTANCE_DTYPE = np.dtype([("instanceId", "<u4"), ("semanticId", "<u4"), ("partInstanceId", "<u4"),
                                   ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"), ("y_max", "<i4"),
                                   ("visiblePixels", "<u4")])
+# The same rows with severity measures (what the standalone label pass writes): the surface area the visible
+# pixels cover in mm^2 (coverage-weighted pixel footprints) and how many pixels of the same image piece are
+# ignored (invisible). Readers take either dtype: they select fields by name.
+DEFECT_INSTANCE_FULL_DTYPE = np.dtype(DEFECT_INSTANCE_DTYPE.descr + [("areaMm2", "<f4"), ("ignoredPixels", "<u4")])
 BACKGROUND, UNLABELLED = 0, 1
+# ignore value of defect class maps in formats with one channel of ids (WebDataset .defects.npy)
+IGNORE_ID = 65535
 
 
 def label_extents(mask: np.ndarray, n: int):
@@ -35,21 +41,26 @@ def label_extents(mask: np.ndarray, n: int):
 
 
 class LabelSpace:
-    """Stable instance and semantic ids for the labelled prims of a twin: one map for a whole run, in both homes."""
+    """Stable instance ids for the labelled prims of a twin and semantic ids from the run's class map:
+    one map for a whole run, in both homes."""
 
-    def __init__(self, meshes):
-        """``meshes``: the twin's MeshGeometry list (wearforge.twin_reader.read_geometry)."""
-        from wearforge.wear.defects import DEFECT_CLASSES  # Warp comes with it: only label spaces pay for it
+    def __init__(self, meshes, class_map=None):
+        """``meshes``: the twin's MeshGeometry list (wearforge.twin_reader.read_geometry); ``class_map``: the
+        run's wearforge.classmap.ClassMap (default: built from the twin's classes)."""
+        from wearforge.classmap import DEFECT_CLASSES, DEFECT_IDS, ClassMap
 
         self.meshes = meshes
         labelled = sorted({(m.label_path, m.semantic_class) for m in meshes if m.label_path})
         self.instance_paths = [p for p, _ in labelled]
         self.instance_class = {p: c for p, c in labelled}
         self.instance_id = {p: i + 2 for i, p in enumerate(self.instance_paths)}
-        # part classes first, then every defect class in a fixed order: ids are stable for a twin
-        part_classes = sorted({c for _, c in labelled})
-        self.classes = part_classes + [d for d in DEFECT_CLASSES if d not in part_classes]
-        self.class_id = {c: i + 2 for i, c in enumerate(self.classes)}
+        # defect ids are fixed for the product, part ids follow the class list (recipe output.classes)
+        self.class_map = class_map or ClassMap.build({c for _, c in labelled})
+        self.class_id = dict(self.class_map.semantic_ids)
+        for d in DEFECT_CLASSES:  # every defect has its id even when the run cannot produce it
+            self.class_id.setdefault(d, DEFECT_IDS[d])
+        self._names = {i: c for c, i in self.class_id.items()}
+        self.classes = [e.name for e in self.class_map.entries]
         self.defect_semantic = np.asarray([0] + [self.class_id[d] for d in DEFECT_CLASSES], np.uint32)
         # lookup tables indexed by mesh index + 2 (so -2 = light shape and -1 = miss index them too)
         inst = [UNLABELLED, BACKGROUND] + [self.instance_id.get(m.label_path, UNLABELLED) for m in meshes]
@@ -67,7 +78,7 @@ class LabelSpace:
             return "BACKGROUND"
         if semantic_id == UNLABELLED:
             return "UNLABELLED"
-        return self.classes[semantic_id - 2]
+        return self._names[semantic_id]
 
     def instance_label(self, instance_id: int) -> str:
         if instance_id == BACKGROUND:

@@ -361,6 +361,29 @@ class Randomizers(_Model):
     settle: Settle | None = Field(default=None, description="Physics settle step (standalone, Newton).")
 
 
+# ------------------------------------------------------------------------------------ defect labels
+class LabelConfig(_Model):
+    """How defect labels follow what the camera sees (standalone renderer; see docs/wear.md)."""
+
+    visibility: bool = Field(default=True, description="Decide per pixel whether wear is visible (a paired pass with "
+                             "and without wear); off: every defect texel a pixel sees is labelled.")
+    visible_delta_e: float = Field(default=2.0, ge=0, description="CIEDE2000 difference between the frame with and "
+                                   "without wear at or above which a pixel's change counts as visible (about 2 = "
+                                   "just noticeable). Visible defect pixels are labelled; defect pixels below it and "
+                                   "visible changes on a worn surface outside every defect mask become ignore regions.")
+    label_margin: float = Field(default=0.5, ge=0, description="A defect pixel is labelled when both visibility "
+                                "estimates reach visible_delta_e plus this margin (colour differences of noisy "
+                                "low-spp pairs are biased upwards); between the two it is ignored.")
+    visibility_spp: int = Field(default=16, ge=2, le=4096, description="Samples per pixel of the visibility estimate "
+                                "(independent of render.spp): two independent pairs of renders with and without wear at half "
+                                "of it each; a pixel is labelled when both pairs see the change, ignored when one does.")
+    supersampling: int = Field(default=4, ge=1, le=8, description="Label rays per pixel side for defect coverage "
+                               "(k x k per pixel): 4 keeps lines down to 0.25 px wide continuous.")
+    min_instance_pixels: int = Field(default=16, ge=1, description="Defect instances with fewer visible pixels become "
+                                     "ignore regions, not annotations (16 px = 4 x 4, about the smallest object a "
+                                     "stride-8 detector head localises).")
+
+
 # ------------------------------------------------------------------------------------ render, output
 class RenderConfig(_Model):
     """How frames are rendered."""
@@ -434,6 +457,10 @@ class OutputConfig(_Model):
                               description="Consecutive frames per shard, the unit of work a worker renders and commits "
                                           "atomically; independent of the worker count (keep it for a folder's "
                                           "lifetime: resuming needs the same value).")
+    classes: list[str] | None = Field(default=None, description="Pinned class list (defect and part names) shared by "
+                                      "every writer: COCO category ids and YOLO indices follow its order, so datasets "
+                                      "made with the same list concatenate without remapping. Default: the defect "
+                                      "classes the wear layers can produce, then the twin's part classes, sorted.")
     coco: CocoOptions = Field(default_factory=CocoOptions, description="COCO options.")
     yolo: YoloOptions = Field(default_factory=YoloOptions, description="YOLO options.")
     webdataset: WebDatasetOptions = Field(default_factory=WebDatasetOptions, description="WebDataset options.")
@@ -492,6 +519,7 @@ class Recipe(_Model):
     lights: list[LightConfig] = Field(default_factory=list, description="Lights created by the recipe.")
     randomizers: Randomizers = Field(default_factory=Randomizers, description="Per-frame randomization.")
     render: RenderConfig = Field(default_factory=RenderConfig, description="Rendering.")
+    labels: LabelConfig = Field(default_factory=LabelConfig, description="Defect label visibility and instances.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Output.")
     frames: int = Field(default=16, ge=1, le=10_000_000, description="Number of frames.")
     seed: int = Field(default=0, ge=0, lt=2**63, description="Master seed.")

@@ -3,7 +3,9 @@
 The beauty pass is a path tracer seeded from the FrameSpec. The label pass casts one ray through
 every pixel centre (lens centre for thin-lens cameras) with ``scene.ray_intersect`` and peels
 through all surfaces along it, so visible and unoccluded instance masks come from Mitsuba's own
-geometry, exactly, with no random numbers.
+geometry, exactly, with no random numbers. For defect labels, ``surface_samples`` casts k x k rays per
+pixel (coverage) and ``render_without_wear`` renders the frame with the wear stacks swapped for their
+clean material (visibility).
 """
 
 from __future__ import annotations
@@ -370,6 +372,88 @@ class MitsubaBackend:
                 break
             layers.append(layer)
         return LabelBuffers(mesh.reshape(h, w), uv, position, normal, layers)
+
+    def surface_samples(self, resolution: tuple[int, int], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mesh index (H, W, k*k) and USD st (H, W, k*k, 2) at k x k stratum centres inside every pixel.
+
+        The coverage pass behind defect labels: one deterministic primary ray per sub-pixel position
+        (lens centre), no peeling. Sample j of a pixel sits at ((j % k + 0.5) / k, (j // k + 0.5) / k).
+        """
+        mi, dr = self.mi, self.dr
+        w, h, k = int(resolution[0]), int(resolution[1]), int(k)
+        offsets = (np.arange(k, dtype=np.float64) + 0.5) / k
+        sub_x, sub_y = np.tile(offsets, k), np.repeat(offsets, k)
+        if self.variant.startswith("scalar"):
+            return self._surface_samples_scalar(w, h, sub_x, sub_y)
+        sensor = self._scene.sensors()[0]
+        n = w * h * k * k
+        idx = dr.arange(mi.UInt32, n)
+        pixel, sub = idx // (k * k), idx % (k * k)
+        x = (mi.Float(pixel % w) + dr.gather(mi.Float, mi.Float(sub_x.astype(np.float32)), sub)) / w
+        y = (mi.Float(pixel // w) + dr.gather(mi.Float, mi.Float(sub_y.astype(np.float32)), sub)) / h
+        ray, _ = sensor.sample_ray(0.0, 0.5, mi.Point2f(x, y), mi.Point2f(0.5, 0.5))
+        si = self._scene.ray_intersect(ray)
+        valid = si.is_valid()
+        dr.eval(si, valid)
+        mesh = self._mesh_index(si, valid).reshape(h, w, k * k)
+        uv = np.stack([np.asarray(si.uv[0], np.float32), 1.0 - np.asarray(si.uv[1], np.float32)], -1)
+        uv = uv.reshape(h, w, k * k, 2)
+        uv[mesh < 0] = 0.0
+        return mesh, uv
+
+    def _surface_samples_scalar(self, w: int, h: int, sub_x: np.ndarray, sub_y: np.ndarray):
+        mi = self.mi
+        sensor = self._scene.sensors()[0]
+        by_id = {g.key: i for i, g in enumerate(self.meshes)}
+        kk = len(sub_x)
+        mesh = np.full((h, w, kk), -1, np.int32)
+        uv = np.zeros((h, w, kk, 2), np.float32)
+        for y in range(h):
+            for x in range(w):
+                for j in range(kk):
+                    ray, _ = sensor.sample_ray(0.0, 0.5, mi.Point2f((x + sub_x[j]) / w, (y + sub_y[j]) / h),
+                                               mi.Point2f(0.5, 0.5))
+                    si = self._scene.ray_intersect(ray)
+                    if si.is_valid():
+                        mesh[y, x, j] = by_id.get(si.shape.id(), -2)
+                        uv[y, x, j] = (si.uv[0], 1.0 - si.uv[1])
+        return mesh, uv
+
+    def render_without_wear(self, stacks: dict, clean: dict[int, tuple], spp: int,
+                            seeds: list[int]) -> list[np.ndarray]:
+        """Linear RGB of the prepared scene, one per seed, with every wear stack replaced by its clean material.
+
+        ``clean``: mesh index -> (linear base colour, roughness, metallic) the stack was grown on. The
+        stacks' textures are restored afterwards, so the scene stays as ``prepare`` left it.
+        """
+        mi, p = self.mi, self._params
+        tensor = mi.TensorXf
+        saved = {}
+        for i, stack in stacks.items():
+            prefix = self._stack_prefix(i)
+            res = stack.resolution
+            color, rough, metal = clean[i]
+            flat = {"normalmap.data": np.broadcast_to(np.float32([0.5, 0.5, 1.0]), (res, res, 3)),
+                    "nested_bsdf.base_color.data": np.broadcast_to(np.float32(color), (res, res, 3)),
+                    "nested_bsdf.roughness.data": np.full((res, res, 1), max(float(rough), 0.02), np.float32),
+                    "nested_bsdf.metallic.data": np.full((res, res, 1), float(metal), np.float32)}
+            for key, value in flat.items():
+                # a host copy: the parameter's own tensor is updated in place by the assignment below
+                saved[prefix + key] = np.array(p[prefix + key], np.float32)
+                p[prefix + key] = tensor(np.ascontiguousarray(value, np.float32))
+        p.update()
+        try:
+            return [self.render_beauty(spp, seed) for seed in seeds]
+        finally:
+            for key, value in saved.items():
+                p[key] = tensor(value)
+            p.update()
+
+    def _stack_prefix(self, index: int) -> str:
+        """Parameter prefix of a wear stack's normalmap BSDF (inside the opacity mask when there is one)."""
+        key = self.meshes[index].key
+        masked = f"{key}.bsdf.nested_bsdf.normalmap.data" in self._params
+        return f"{key}.bsdf." + ("nested_bsdf." if masked else "")
 
     def _label_pass_scalar(self, resolution: tuple[int, int]) -> LabelBuffers:
         """The same rays one at a time (the scalar variant has no wide arrays): ~2.5 us per ray."""

@@ -7,8 +7,12 @@ instance_segmentation_semantics_mapping_N.json, bounding_box_2d_{tight,loose}_N.
 _prim_paths_N.json, bounding_box_3d_N.npy (+ labels, prim paths), camera_params_N.json,
 frame_spec_N.json; metadata.txt once. wearforge adds defect_segmentation_N.png + _labels_N.json and
 defect_instances_N.npy (one row per visible defect) + defect_instances_N.png (colourised occurrence mask)
-+ defect_instances_mapping_N.json (colour -> class and part) + defect_instances_labels_N.json (id -> same). Segmentation is colourised as BasicWriter does by default:
-RGBA PNGs whose label JSON is keyed by "(r, g, b, a)".
++ defect_instances_mapping_N.json (colour -> class and part) + defect_instances_labels_N.json (id -> same)
++ defect_ignore_N.png + defect_ignore_labels_N.json (pixels to ignore in training and evaluation, by
+defect class: invisible defect pixels, faint visible changes, instances below the minimum size).
+Segmentation is colourised as BasicWriter does by default: RGBA PNGs whose label JSON is keyed by
+"(r, g, b, a)". Only id 0 (BACKGROUND) is transparent black; every other id, 1 included, gets an opaque
+colour whose RGB differs from black, so tools that drop alpha still tell it from the background.
 """
 
 from __future__ import annotations
@@ -29,11 +33,9 @@ ALL_ANNOTATORS = ("rgb", "normals", "distance_to_camera", "distance_to_image_pla
 
 
 def id_color(i: int) -> tuple[int, int, int, int]:
-    """Stable, well-separated colour per id; 0 (BACKGROUND) transparent black, 1 (UNLABELLED) black."""
+    """Stable, well-separated colour per id; 0 (BACKGROUND) transparent black, never black RGB otherwise."""
     if i == 0:
         return (0, 0, 0, 0)
-    if i == 1:
-        return (0, 0, 0, 255)
     h = (i * 0.618033988749895) % 1.0
     r, g, b = colorsys.hsv_to_rgb(h, 0.75 if i % 2 else 0.95, 0.95 if i % 3 else 0.75)
     return (int(r * 255), int(g * 255), int(b * 255), 255)
@@ -116,6 +118,10 @@ class BasicLayoutWriter(FileWriter):
             self._submit(f"{stem}.json", lambda v=payload["data"]: json_bytes(v))
         elif name == "defect_segmentation":
             self._segmentation(payload, stem, {"idToLabels": pattern.format("defect_segmentation_labels")})
+            if payload.get("ignore") is not None:
+                labels = {**payload.get("ignoreLabels", {}), "0": {"class": "none"}}
+                self._segmentation({"data": payload["ignore"], "idToLabels": labels}, pattern.format("defect_ignore"),
+                                   {"idToLabels": pattern.format("defect_ignore_labels")})
         elif name == "defect_instances":
             self._submit(f"{stem}.npy", lambda d=payload["data"]: npy_bytes(d))
             self._segmentation({"data": payload["mask"], "idToLabels": payload.get("idToLabels", {})}, stem,

@@ -1,4 +1,5 @@
-"""Objects of a frame (labelled parts and visible defect occurrences) with masks, from any payload."""
+"""Objects of a frame (labelled parts and visible defect instances) with masks, ignore regions and the
+run's class map, from any payload."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from wearforge.classmap import DEFECT_IDS, ClassEntry, ClassMap
 
 Kinds = Literal["parts", "defects", "both"]
 
@@ -18,6 +21,7 @@ class FrameObject:
     mask: np.ndarray  # bool (H, W)
     box: tuple[int, int, int, int]  # inclusive x0, y0, x1, y1
     part: str  # prim path of the part (for defects: the part they are on)
+    extra: dict | None = None  # defects: layer, severity parameters, visible area in mm^2
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -54,9 +58,43 @@ def frame_objects(annos: dict, kinds: Kinds = "both", skip_classes: tuple[str, .
             info = labels.get(str(int(row["instanceId"])), {})
             if info.get("class") in skip_classes:
                 continue
+            extra = {k: v for k, v in info.items() if k in ("layer", "severity")}
+            if "areaMm2" in (row.dtype.names or ()):
+                extra["area_mm2"] = round(float(row["areaMm2"]), 4)
             out.append(FrameObject(int(row["semanticId"]), info.get("class", ""), "defect", mask, _box(mask),
-                                   info.get("part", "")))
+                                   info.get("part", ""), extra))
     return out
+
+
+def ignore_regions(annos: dict, skip_classes: tuple[str, ...] = ()) -> list[FrameObject]:
+    """One region per defect class whose pixels must be ignored in training and evaluation.
+
+    Defect pixels the camera cannot see, visible changes outside every defect mask and instances below
+    the minimum size (``defect_segmentation["ignore"]``: class id per pixel, 0 = not ignored).
+    """
+    seg = annos.get("defect_segmentation", {})
+    ignore = seg.get("ignore")
+    if ignore is None:
+        return []
+    names = seg.get("ignoreLabels", {})
+    out = []
+    for i in np.unique(ignore).tolist():
+        name = names.get(str(i), {}).get("class", "")
+        if i < 2 or name in skip_classes:
+            continue
+        mask = ignore == i
+        out.append(FrameObject(int(i), name, "defect", mask, _box(mask), ""))
+    return out
+
+
+def class_map(annos: dict) -> ClassMap:
+    """The run's ordered class map from the payload (``classList``); older payloads: their class table."""
+    sem = annos.get("semantic_segmentation", {})
+    if sem.get("classList"):
+        return ClassMap.from_payload(sem["classList"])
+    table = class_table(annos)
+    return ClassMap(tuple(ClassEntry(name, i, "defect" if name in DEFECT_IDS else "part")
+                          for i, name in sorted(table.items())))
 
 
 def class_table(annos: dict) -> dict[int, str]:

@@ -1,8 +1,12 @@
 """WebDataset tar shards: one sample per frame.
 
 Members per sample (key = zero-padded frame index): ``{key}.png`` (rgb), ``{key}.depth.npy`` (float32
-metres, lossless), ``{key}.seg.png`` (16-bit instance ids), ``{key}.defects.png`` (16-bit defect class
-ids), ``{key}.json`` (boxes, labels, defect instances and the FrameSpec). Samples are committed with their
+metres, lossless), ``{key}.seg.npy`` (uint32 instance ids), ``{key}.defects.npy`` (uint16 defect class ids,
+0 = none, ``IGNORE_ID`` 65535 = ignore), ``{key}.defect_instances.npy`` (uint32 defect instance ids, 0 = none),
+``{key}.json`` (boxes, labels, defect instances, the class list and the FrameSpec). Id maps are .npy so
+WebDataset's default decoders return them bit-exact (its image decoders would turn 16-bit PNGs into 8-bit
+or float). Small runs fit in one tar: readers with more workers than tars pass ``empty_check=False``
+(see the README). Samples are committed with their
 work shard (``shards/webdataset-SSSSSS.tar``); ``shard-NNNNNN.tar`` holds the committed frames with index in
 ``[N * shard_size, (N + 1) * shard_size)`` in index order, so its boundaries and bytes are fixed by the
 frame indices alone, whatever the worker count or interruptions. ``manifest.json`` lists each tar's frames.
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wearforge.labels import IGNORE_ID
 from wearforge.writers.base import (DEFAULT_SHARD_FRAMES, FileWriter, encode_png, json_bytes, member_bytes,
                                     npy_bytes, per_render_product, write_tar)
 
@@ -41,10 +46,18 @@ class WebDatasetWriter(FileWriter):
         if "distance_to_camera" in annos:
             out[f"{key}.depth.npy"] = npy_bytes(annos["distance_to_camera"]["data"].astype(np.float32))
         if "instance_segmentation" in annos:
-            out[f"{key}.seg.png"] = encode_png(annos["instance_segmentation"]["data"].astype(np.uint16))
+            out[f"{key}.seg.npy"] = npy_bytes(annos["instance_segmentation"]["data"].astype(np.uint32))
         if "defect_segmentation" in annos:
-            out[f"{key}.defects.png"] = encode_png(annos["defect_segmentation"]["data"].astype(np.uint16))
+            seg = annos["defect_segmentation"]
+            defects = seg["data"].astype(np.uint16)
+            if seg.get("ignore") is not None:
+                defects[seg["ignore"] > 0] = IGNORE_ID
+            out[f"{key}.defects.npy"] = npy_bytes(defects)
+        if "defect_instances" in annos:
+            out[f"{key}.defect_instances.npy"] = npy_bytes(annos["defect_instances"]["mask"].astype(np.uint32))
         meta = {"frame_index": index}
+        if annos.get("semantic_segmentation", {}).get("classList"):
+            meta["classes"] = annos["semantic_segmentation"]["classList"]
         for name in ("bounding_box_2d_tight", "bounding_box_2d_loose"):
             if name in annos:
                 p = annos[name]
@@ -57,7 +70,9 @@ class WebDatasetWriter(FileWriter):
             d = annos["defect_instances"]
             meta["defects"] = {"instances": [dict(zip(d["data"].dtype.names, (v.item() for v in row))) for row in d["data"]],
                                "labels": d.get("idToLabels", {}),
-                               "classes": annos.get("defect_segmentation", {}).get("idToLabels", {})}
+                               "classes": annos.get("defect_segmentation", {}).get("idToLabels", {}),
+                               "ignore_id": IGNORE_ID,
+                               "ignore_classes": annos.get("defect_segmentation", {}).get("ignoreLabels", {})}
         if "frame_spec" in annos:
             meta["frame_spec"] = annos["frame_spec"]["data"]
         out[f"{key}.json"] = json_bytes(meta)
