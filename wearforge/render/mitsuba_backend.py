@@ -304,8 +304,13 @@ class MitsubaBackend:
         stacks = stacks or {}
         sig = self._signature_of(state, resolution, stacks)
         if rebuild or sig != self._signature:
+            # Drop the old scene first, then hand its memory back: Dr.Jit keeps freed blocks in its
+            # allocation cache and, across rebuilds with wear textures, that cache grew ~50 MiB per
+            # rebuild without bound (docs/benchmarks.md, memory).
+            self._scene = self._params = None
             self._build(state, resolution, stacks)
             self._signature = sig
+            self.dr.flush_malloc_cache()
         else:
             self._update(state, stacks)
 
