@@ -114,11 +114,14 @@ def generate(
 
 @app.command()
 def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
-    """Check a recipe against its schema and its twin; print what it will do."""
-    from wearforge.stage import read_scene
+    """Check a recipe against its schema and its twin (the checks generate runs first); print what it will do."""
+    from wearforge.stage import open_twin, read_scene
+    from wearforge.usd_checks import check_twin
 
     r = _load(recipe, list(set_ or []))
-    scene = read_scene(r)
+    stage = open_twin(r)
+    scene = read_scene(r, stage)
+    check_twin(stage, str(r.usd_path()), [p.path for p in scene.parts])  # what generate checks first
     table = Table(title=f"recipe {r.name}: OK", show_lines=False)
     table.add_column("part")
     table.add_column("class")

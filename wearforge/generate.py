@@ -98,6 +98,9 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     check_resume(recipe, out)
     stage = open_twin(recipe)
     scene = read_scene(recipe, stage)
+    from wearforge.usd_checks import check_twin
+
+    check_twin(stage, str(recipe.usd_path()), [p.path for p in scene.parts])
     renderer = StandaloneRenderer(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
                                   exposure=recipe.render.exposure)
     log.info("rendering with Mitsuba variant %s", renderer.variant)

@@ -66,8 +66,11 @@ def open_stage(path: str | Path) -> Usd.Stage:
     try:
         stage = Usd.Stage.Open(str(path), load=Usd.Stage.LoadAll)
     except Exception as exc:  # pxr raises Tf.ErrorException with a long C++ trace
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot open as USD: {first}", source=str(path)) from None
+        text = str(exc).strip()
+        # keep USD's own words ('Failed to open layer ...'), not the C++ function and source line
+        quoted = [q for q in text.split("'")[1::2] if " " in q]
+        first = quoted[-1] if quoted else (text.splitlines()[-1] if text else type(exc).__name__)
+        raise InputError(f"cannot open as USD: {first[:200]}", source=str(path)) from None
     if stage is None:
         raise InputError("cannot open as USD", source=str(path))
     return stage
