@@ -676,30 +676,39 @@ def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
 
 
 def _rebase_paths(data: dict, folder: Path) -> None:
-    """Make file paths absolute so a recipe that extends another keeps each file's own base."""
+    """Make file paths absolute so a recipe that extends another keeps each file's own base.
+
+    Sections of the wrong type are left alone here: validation reports them with their field.
+    """
+    def items(node, key):
+        value = node.get(key) if isinstance(node, dict) else None
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
     scene = data.get("scene")
-    if isinstance(scene, dict) and isinstance(scene.get("usd"), str) and not scene["usd"].startswith(ASSET_PREFIX):
+    if isinstance(scene, dict) and _is_path(scene.get("usd")) and not scene["usd"].startswith(ASSET_PREFIX):
         scene["usd"] = str(resolve_usd(scene["usd"], folder))
-    distractors = scene.get("distractors") if isinstance(scene, dict) else None
-    for d in distractors or []:
-        if isinstance(d, dict) and isinstance(d.get("asset"), str) and not d["asset"].startswith(ASSET_PREFIX):
+    for d in items(scene, "distractors"):
+        if _is_path(d.get("asset")) and not d["asset"].startswith(ASSET_PREFIX):
             d["asset"] = str(resolve_usd(d["asset"], folder))
-    for light in data.get("lights") or []:
-        if isinstance(light, dict) and isinstance(light.get("texture"), str):
+    for light in items(data, "lights"):
+        if _is_path(light.get("texture")):
             light["texture"] = str(resolve_file(light["texture"], folder))
-    for entry in (data.get("randomizers") or {}).get("lights") or []:
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("texture_folder"), str):
+    for entry in items(data.get("randomizers"), "lights"):
+        if _is_path(entry.get("texture_folder")):
             entry["texture_folder"] = str(resolve_file(entry["texture_folder"], folder))
         if "texture" in entry:
             entry["texture"] = _rebase_names(entry["texture"], folder)
 
 
+def _is_path(value: Any) -> bool:
+    """A string usable as a file path (NUL bytes and empty strings are left for validation to refuse)."""
+    return isinstance(value, str) and value != "" and "\x00" not in value
+
+
 def _rebase_names(value: Any, folder: Path) -> Any:
     """File names inside a name distribution (plain, choice, sequence) made absolute."""
     if isinstance(value, str):
-        return value if value.startswith(ASSET_PREFIX) else str(resolve_file(value, folder))
+        return value if value.startswith(ASSET_PREFIX) or not _is_path(value) else str(resolve_file(value, folder))
     if isinstance(value, list):
         return [_rebase_names(v, folder) for v in value]
     if isinstance(value, dict):
