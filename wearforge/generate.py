@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from wearforge.errors import InputError
 from wearforge.recipe import Recipe
 
@@ -65,6 +67,10 @@ def make_writers(recipe: Recipe, out: Path) -> list:
     return writers
 
 
+# files a writer derives from all its frames (rewritten at the end of a run), by writer name
+_DERIVED = {"coco": ("instances.json",), "yolo": ("data.yaml",), "webdataset": ("shard-*.tar",)}
+
+
 def check_resume(recipe: Recipe, out: Path) -> None:
     """Refuse to mix two recipes' frames in one folder (unless output.overwrite), clear it when asked."""
     from wearforge.writers import FileWriter
@@ -78,12 +84,14 @@ def check_resume(recipe: Recipe, out: Path) -> None:
         raise InputError(f"{first} holds frames of another recipe or seed ({other[first].get('recipe')!r}); "
                          "use another --out or set output.overwrite=true", field="output.dir")
     if recipe.output.overwrite:
-        for folder in found:
+        for folder, manifest in found.items():
+            # only what the manifest's writer produces, and only in that writer's own folder
+            writer = manifest.get("writer")
             (folder / "manifest.json").unlink()
-            for derived in ("instances.json", "data.yaml"):
-                (folder / derived).unlink(missing_ok=True)
-            for shard in folder.glob("shard-*.tar"):
-                shard.unlink()
+            if folder == out / str(writer):
+                for pattern in _DERIVED.get(writer, ()):
+                    for path in folder.glob(pattern):
+                        path.unlink()
 
 
 def generate(recipe: Recipe, progress=None) -> GenerateResult:
@@ -106,7 +114,11 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     log.info("rendering with Mitsuba variant %s", renderer.variant)
     from wearforge.writers import FileWriter
 
-    writers = make_writers(recipe, out)
+    try:
+        writers = make_writers(recipe, out)
+    except (ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:  # corrupt instances.json / data.yaml
+        raise InputError(f"cannot resume in {out}: a writer's files are unreadable ({type(exc).__name__}: "
+                         f"{str(exc)[:120]}); use another --out or set output.overwrite=true", field="output.dir") from None
     # file writers remember what they wrote; a live stream takes every frame rendered in this run
     have = [w.completed() if isinstance(w, FileWriter) else set() for w in writers]
     tracked = [h for w, h in zip(writers, have) if isinstance(w, FileWriter)]

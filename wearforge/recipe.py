@@ -46,6 +46,33 @@ def _check_selector(value: str) -> str:
 Selector = Annotated[str, AfterValidator(_check_selector)]
 
 
+def _check_path(value: str) -> str:
+    """A file or folder name from a recipe: no NUL, not empty, and 'asset:' names stay in the assets folder."""
+    if value is None:
+        return value
+    if not value.strip():
+        raise ValueError("empty path")
+    if "\x00" in value:
+        raise ValueError("NUL character in a path")
+    if len(value) > 4096:
+        raise ValueError("path longer than 4096 characters")
+    if value.startswith(ASSET_PREFIX):
+        asset_path(value[len(ASSET_PREFIX):])
+    return value
+
+
+PathStr = Annotated[str, AfterValidator(_check_path)]
+
+
+def asset_path(name: str) -> Path:
+    """A bundled asset by name; names that would leave usd_assets/ (.., absolute paths) are refused."""
+    root = ASSETS_DIR.resolve()
+    path = (ASSETS_DIR / name).resolve()
+    if not name or Path(name).is_absolute() or (path != root and root not in path.parents):
+        raise ValueError(f"asset name {name[:80]!r} leaves the bundled assets folder")
+    return ASSETS_DIR / name
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True, allow_inf_nan=False)
 
@@ -65,7 +92,7 @@ class PartSelector(_Model):
 class Distractors(_Model):
     """Extra objects (bolts, nuts, washers, cable ties...) scattered with the parts."""
 
-    asset: str = Field(description="USD file of the object (relative to the recipe) or 'asset:NAME'.")
+    asset: PathStr = Field(description="USD file of the object (relative to the recipe) or 'asset:NAME'.")
     max_count: int = Field(default=4, ge=1, le=100, description="Instances added to the scene.")
     count: Annotated[Scalar | None, ranged(0, 100)] = Field(default=None, description="Instances shown per frame (rounded; default all).")
     semantic_class: str | None = Field(default=None, alias="class",
@@ -75,7 +102,7 @@ class Distractors(_Model):
 class SceneConfig(_Model):
     """The digital twin."""
 
-    usd: str = Field(
+    usd: PathStr = Field(
         description="USD file of the twin, relative to the recipe, or 'asset:NAME' for a bundled twin."
     )
     parts: list[PartSelector] = Field(
@@ -140,7 +167,7 @@ class LightConfig(_Model):
     width: float = Field(default=0.5, gt=0, description="Rect light width.")
     height: float = Field(default=0.5, gt=0, description="Rect light height.")
     angle: float = Field(default=0.53, ge=0, le=180, description="Distant light angular diameter, degrees.")
-    texture: str | None = Field(default=None, description="Dome light lat-long image (relative to the recipe).")
+    texture: PathStr | None = Field(default=None, description="Dome light lat-long image (relative to the recipe).")
 
 
 # --------------------------------------------------------------------------------------- randomizers
@@ -190,7 +217,7 @@ class LightRandomizer(_Model):
     height: Annotated[Scalar | None, POSITIVE] = Field(default=None, description="Rect height.")
     texture: Name | None = Field(default=None, description="Dome lat-long image(s), relative to the recipe "
                                                             "(asset:hdri/NAME for the bundled ones).")
-    texture_folder: str | None = Field(default=None, description="Pick a dome image from this folder each frame.")
+    texture_folder: PathStr | None = Field(default=None, description="Pick a dome image from this folder each frame.")
     intensity: Annotated[Scalar | None, ranged(0, 1e9)] = Field(default=None, description="inputs:intensity.")
     exposure: Annotated[Scalar | None, ranged(-60, 60)] = Field(default=None, description="inputs:exposure.")
     color_temperature: Annotated[Scalar | None, ranged(1000, 40000)] = Field(default=None, description="Kelvin.")
@@ -208,6 +235,8 @@ class LightRandomizer(_Model):
             raise ValueError("'count' and 'type' create new lights; they do not go with 'light'")
         if self.texture is not None and self.texture_folder is not None:
             raise ValueError("texture and texture_folder are exclusive")
+        for name in _names(self.texture) if self.texture is not None else []:
+            _check_path(name)
         if self.type is not None:
             unknown = sorted({t for t in _names(self.type) if t not in LIGHT_TYPES})
             if unknown:
@@ -455,7 +484,7 @@ class StreamOptions(_Model):
 class OutputConfig(_Model):
     """Where and how frames are written."""
 
-    dir: str = Field(default="out/dataset", description="Output directory, relative to the working directory.")
+    dir: PathStr = Field(default="out/dataset", description="Output directory, relative to the working directory.")
     writers: list[WriterName] = Field(default=["basic"], min_length=1,
                                       description="Writers to run: basic (at dir), coco, yolo, webdataset (subfolders), "
                                                   "stream (live, to a consumer).")
@@ -511,7 +540,7 @@ class Recipe(_Model):
 def resolve_file(spec: str, base_dir: Path) -> Path:
     """'asset:REL' -> inside usd_assets/; otherwise a path relative to ``base_dir``."""
     if spec.startswith(ASSET_PREFIX):
-        return ASSETS_DIR / spec[len(ASSET_PREFIX):]
+        return asset_path(spec[len(ASSET_PREFIX):])
     p = Path(spec).expanduser()
     return p if p.is_absolute() else (base_dir / p).resolve()
 
@@ -520,7 +549,7 @@ def resolve_usd(spec: str, base_dir: Path) -> Path:
     """'asset:NAME' -> bundled twin; otherwise a path relative to ``base_dir``."""
     if spec.startswith(ASSET_PREFIX):
         name = spec[len(ASSET_PREFIX):]
-        return ASSETS_DIR / (name if name.endswith((".usda", ".usd", ".usdc")) else f"{name}.usda")
+        return asset_path(name if name.endswith((".usda", ".usd", ".usdc")) else f"{name}.usda")
     p = Path(spec).expanduser()
     return p if p.is_absolute() else (base_dir / p).resolve()
 

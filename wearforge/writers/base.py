@@ -83,12 +83,17 @@ def frame_index(annotators: dict[str, Any], fallback: int) -> int:
 
 
 # ------------------------------------------------------------------------------ atomic file output
+_UMASK = os.umask(0o022)  # os has no getter: read the process umask once, put it back
+os.umask(_UMASK)
+
+
 def atomic_write_bytes(path: Path, blob: bytes) -> None:
     """Write to a temporary file in the same folder, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o666 & ~_UMASK)  # mkstemp makes 0600; files get the user's umask like open()
             fh.write(blob)
         os.replace(tmp, path)
     except BaseException:
