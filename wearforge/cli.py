@@ -102,7 +102,21 @@ def generate(
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=err, transient=False) as bar:
         task = bar.add_task("frames", total=r.frames)
-        result = run(r, progress=lambda done, total: bar.update(task, completed=done))
+        first = [True]
+
+        def show(done: int, total: int) -> None:
+            if first[0]:  # frames already there: the bar starts at them, the rate counts only new ones
+                bar.reset(task, total=total, completed=done)
+                first[0] = False
+            else:
+                bar.update(task, completed=done)
+
+        try:
+            result = run(r, progress=show)
+        except KeyboardInterrupt:  # Typer would turn it into a silent exit 130
+            bar.stop()
+            _interrupted()
+            raise typer.Exit(130) from None
     timing = ", ".join(f"{k} {v / max(result.frames, 1):.2f}s" for k, v in result.timing.items())
     skipped = r.frames - result.frames
     already = f", {skipped} already there" if skipped else ""
@@ -199,8 +213,17 @@ def main() -> None:
         err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("interrupted; files written so far are complete")
+        _interrupted()
         sys.exit(130)
+
+
+def _interrupted() -> None:
+    err.print("interrupted; files written so far are complete", highlight=False)
+    if len(sys.argv) > 1 and sys.argv[1] == "generate":
+        import shlex
+
+        # the same command renders only the missing frames (the manifests say which are done)
+        err.print(f"resume with: wearforge {shlex.join(sys.argv[1:])}", highlight=False, markup=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

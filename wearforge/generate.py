@@ -130,8 +130,12 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     sheet_frames: list[dict] = []
     totals: dict[str, float] = {}
     start = time.perf_counter()
+    if progress:  # a resumed run's bar starts at the frames already there
+        progress(recipe.frames - len(todo), recipe.frames)
+    stop = _StopAtFrameBoundary()
     try:
         for n, i in enumerate(todo):
+            stop.check()
             spec = sample_frame(recipe, recipe.seed, i, scene)
             if recipe.randomizers.settle is not None:
                 from wearforge.physics.settle import settle_frame
@@ -151,8 +155,40 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
             if progress:
                 progress(recipe.frames - len(todo) + n + 1, recipe.frames)
     finally:
+        stop.restore()
         for writer in writers:
             writer.on_final_frame()
         stage.GetSessionLayer().Clear()
     sheet = contact_sheet(sheet_frames, out / "contact_sheet.png") if sheet_frames else None
     return GenerateResult(out, len(todo), time.perf_counter() - start, sheet, renderer.variant, totals)
+
+
+class _StopAtFrameBoundary:
+    """Ctrl-C ends the run after the frame in flight: inside Mitsuba a KeyboardInterrupt surfaces as a
+    RuntimeError. A second Ctrl-C stops at once."""
+
+    def __init__(self):
+        import signal
+        import threading
+
+        self.requested = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("interrupt: stopping after this frame (Ctrl-C again to stop now)")
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
