@@ -60,8 +60,17 @@ def make_writers(recipe: Recipe, out: Path) -> list:
         elif name == "webdataset":
             writers.append(WRITERS[name](out / "webdataset", o.webdataset.shard_size, run_info=info))
         elif name == "stream":
+            import os
+
+            from wearforge.recipe import is_local_endpoint
+
+            secret = os.environ.get(o.stream.secret_env) or None
+            if not is_local_endpoint(o.stream.endpoint):
+                log.warning("the stream on %s accepts consumers from other machines%s", o.stream.endpoint,
+                            "" if secret else f"; set {o.stream.secret_env} so only consumers with the secret are served")
             try:
-                writers.append(WRITERS[name](o.stream.endpoint, o.stream.queue, o.stream.wait_timeout))
+                writers.append(WRITERS[name](o.stream.endpoint, o.stream.queue, o.stream.wait_timeout, secret=secret,
+                                             heartbeat=o.stream.heartbeat))
             except Exception as exc:  # zmq.ZMQError: address in use, bad endpoint
                 raise InputError(f"cannot bind {o.stream.endpoint}: {exc}", field="output.stream.endpoint") from None
     return writers

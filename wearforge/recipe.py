@@ -479,6 +479,34 @@ class StreamOptions(_Model):
     endpoint: str = Field(default="tcp://127.0.0.1:5557", description="ZeroMQ endpoint the producer binds.")
     queue: int = Field(default=8, ge=1, le=10_000, description="Frames kept until acknowledged; generation waits beyond.")
     wait_timeout: float = Field(default=600.0, gt=0, le=604800, description="Seconds to wait for a consumer before failing.")
+    allow_remote: bool = Field(default=False, description="Allow an endpoint beyond this machine (e.g. tcp://*:5557); "
+                                                          "a warning is printed, and a shared secret is advised.")
+    secret_env: str = Field(default="WEARFORGE_STREAM_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                            description="Environment variable holding a shared secret; when it is set, only "
+                                        "consumers that send it are served.")
+    heartbeat: float = Field(default=1.0, ge=0.05, le=60, description="Seconds between heartbeats to the consumer.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        if not re.fullmatch(r"(tcp://[^\s:]+:\d{1,5}|ipc://\S+|inproc://\S+)", v):
+            raise ValueError("expected tcp://HOST:PORT, ipc://PATH or inproc://NAME")
+        return v
+
+    @model_validator(mode="after")
+    def _loopback(self) -> "StreamOptions":
+        if not self.allow_remote and not is_local_endpoint(self.endpoint):
+            raise ValueError(f"endpoint {self.endpoint} accepts connections from other machines; use "
+                             "tcp://127.0.0.1:PORT, or set output.stream.allow_remote=true (and a shared secret)")
+        return self
+
+
+def is_local_endpoint(endpoint: str) -> bool:
+    """True for endpoints only this machine can reach (loopback TCP, ipc, inproc)."""
+    if not endpoint.startswith("tcp://"):
+        return True
+    host = endpoint[6:].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 class OutputConfig(_Model):
