@@ -87,8 +87,15 @@ class _NoFlush:
 def run(frames: int, every: int, wear: bool, wear_resolution: int, flush: bool) -> list[dict]:
     cmd = [sys.executable, __file__, "--child", "--frames", str(frames), "--every", str(every),
            "--wear-resolution", str(wear_resolution)] + ([] if wear else ["--no-wear"]) + ([] if flush else ["--no-flush"])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    samples = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as proc:
+        for line in proc.stdout:  # shown as they come: a long run can be watched (and cut short)
+            if line.startswith("{"):
+                samples.append(json.loads(line))
+                print("   ", line.strip(), flush=True)
+    if proc.returncode:
+        raise SystemExit(f"{cmd} failed with status {proc.returncode}")
+    return samples
 
 
 def slope(samples: list[dict], warmup: int) -> float:
@@ -116,8 +123,9 @@ def main() -> None:
         return
     from render_frame import machine
 
-    configs = {"wear on": (args.frames, True, True), "wear off": (args.frames, False, True),
-               "wear on, allocation cache kept (before the fix)": (args.peer_frames, True, False)}
+    configs = {"wear on": (args.frames, True, True),
+               "wear on, allocation cache kept (before the fix)": (args.peer_frames, True, False),
+               "wear off": (args.frames, False, True)}
     results = {}
     for name, (frames, wear, flush) in configs.items():
         samples = run(frames, args.every, wear, args.wear_resolution, flush)
