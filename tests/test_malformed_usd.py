@@ -171,6 +171,36 @@ def undecodable_texture(path):
 
 
 @case
+def zero_scale_transform(path):
+    from pxr import Gf, UsdGeom
+
+    stage = _stage(path)
+    _mesh(stage, **QUAD)
+    UsdGeom.XformCommonAPI(stage.GetPrimAtPath("/World/Part")).SetScale(Gf.Vec3f(1, 0, 1))
+    return stage, "zero scale"
+
+
+@case
+def nan_light_intensity(path):
+    from pxr import UsdLux
+
+    stage = _stage(path)
+    _mesh(stage, **QUAD)
+    UsdLux.SphereLight.Define(stage, "/World/Key").CreateIntensityAttr(math.nan)
+    return stage, "inputs:intensity"
+
+
+@case
+def missing_dome_texture(path):
+    from pxr import UsdLux
+
+    stage = _stage(path)
+    _mesh(stage, **QUAD)
+    UsdLux.DomeLight(stage.GetPrimAtPath("/World/Dome")).CreateTextureFileAttr("sky/none.hdr")
+    return stage, "texture"
+
+
+@case
 def empty_file(path):
     path.write_bytes(b"")
     return None, "USD"

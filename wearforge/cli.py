@@ -130,12 +130,13 @@ def generate(
 def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
     """Check a recipe against its schema and its twin (the checks generate runs first); print what it will do."""
     from wearforge.stage import open_twin, read_scene
-    from wearforge.usd_checks import check_twin
+    from wearforge.usd_checks import check_parts, check_twin
 
     r = _load(recipe, list(set_ or []))
     stage = open_twin(r)
+    check_twin(stage, str(r.usd_path()))  # what generate checks first
     scene = read_scene(r, stage)
-    check_twin(stage, str(r.usd_path()), [p.path for p in scene.parts])  # what generate checks first
+    check_parts([p.path for p in scene.parts], str(r.usd_path()))
     table = Table(title=f"recipe {r.name}: OK", show_lines=False)
     table.add_column("part")
     table.add_column("class")

@@ -114,10 +114,11 @@ def generate(recipe: Recipe, progress=None) -> GenerateResult:
     out = prepare_output(Path(recipe.output.dir))
     check_resume(recipe, out)
     stage = open_twin(recipe)
-    scene = read_scene(recipe, stage)
-    from wearforge.usd_checks import check_twin
+    from wearforge.usd_checks import check_parts, check_twin
 
-    check_twin(stage, str(recipe.usd_path()), [p.path for p in scene.parts])
+    check_twin(stage, str(recipe.usd_path()))  # the checks validate runs
+    scene = read_scene(recipe, stage)
+    check_parts([p.path for p in scene.parts], str(recipe.usd_path()))
     renderer = StandaloneRenderer(stage, variant=recipe.render.variant, max_depth=recipe.render.max_depth,
                                   exposure=recipe.render.exposure)
     log.info("rendering with Mitsuba variant %s", renderer.variant)

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from pxr import Usd, UsdGeom, UsdShade
+from pxr import Usd, UsdGeom, UsdLux, UsdShade
 
 from wearforge.errors import InputError
 
@@ -19,24 +19,31 @@ _EXPECTED = {"vertex": "points", "varying": "points", "faceVarying": "face-verti
              "constant": None}
 
 
-def check_twin(stage: Usd.Stage, source: str, part_paths: list[str] | None = None) -> None:
-    """Raise InputError for the first problem in the stage's units, meshes and textures."""
+def check_parts(part_paths: list[str], source: str) -> None:
+    """A twin without parts would give a dataset without labels."""
+    if not part_paths:
+        raise InputError("the twin has no parts: no prim carries a semantic class and scene.parts selects none",
+                         source=source, field="scene.parts")
+
+
+def check_twin(stage: Usd.Stage, source: str) -> None:
+    """Raise InputError for the first problem in the stage's units, transforms, meshes, lights and textures."""
     mpu = UsdGeom.GetStageMetersPerUnit(stage)
     if not (math.isfinite(mpu) and mpu > 0):
         raise InputError(f"metersPerUnit is {mpu}; it must be a positive number (1 = metres, 0.01 = cm)",
                          source=source, field="metersPerUnit")
-    if part_paths is not None and not part_paths:
-        raise InputError("the twin has no parts: no prim carries a semantic class and scene.parts selects none",
-                         source=source, field="scene.parts")
-    meshes = 0
+    cache = UsdGeom.XformCache()
     for prim in stage.Traverse():
+        if prim.IsA(UsdGeom.Gprim):
+            _check_transform(prim, cache, source)
         if prim.IsA(UsdGeom.Mesh):
             check_mesh(UsdGeom.Mesh(prim), source)
-            meshes += 1
-        elif prim.IsA(UsdGeom.Gprim) and not prim.IsA(UsdGeom.Mesh):
+        elif prim.IsA(UsdGeom.Gprim):
             _check_extent_attrs(prim, source)
         elif prim.IsA(UsdShade.Shader):
             _check_texture(UsdShade.Shader(prim), source)
+        if prim.HasAPI(UsdLux.LightAPI) or prim.IsA(UsdLux.BoundableLightBase) or prim.IsA(UsdLux.NonboundableLightBase):
+            _check_light(prim, source)
 
 
 def check_mesh(mesh: UsdGeom.Mesh, source: str) -> None:
@@ -114,13 +121,42 @@ def _check_texture(shader: UsdShade.Shader, source: str) -> None:
     if shader.GetIdAttr().Get() != "UsdUVTexture":
         return
     inp = shader.GetInput("file")
-    asset = inp.Get() if inp else None
+    _check_image(inp.Get() if inp else None, str(shader.GetPath()), source)
+
+
+def _check_image(asset, owner: str, source: str) -> None:
     if asset is None or not (asset.resolvedPath or asset.path):
         return
     path = Path(asset.resolvedPath or asset.path)
     if not asset.resolvedPath or not path.is_file():
-        raise InputError(f"texture {asset.path!r} of {shader.GetPath()} is not found", source=source)
+        raise InputError(f"texture {asset.path!r} of {owner} is not found", source=source)
     import cv2
 
     if cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
-        raise InputError(f"texture {path} of {shader.GetPath()} cannot be decoded", source=source)
+        raise InputError(f"texture {path} of {owner} cannot be decoded", source=source)
+
+
+def _check_light(prim: Usd.Prim, source: str) -> None:
+    """Light values the renderer turns into radiance: finite, and intensity not negative."""
+    for name in ("inputs:intensity", "inputs:exposure", "inputs:color", "inputs:radius", "inputs:width",
+                 "inputs:height", "inputs:angle"):
+        attr = prim.GetAttribute(name)
+        value = attr.Get() if attr and attr.HasAuthoredValue() else None
+        if value is None:
+            continue
+        data = np.atleast_1d(np.asarray(value, np.float64))
+        if not np.all(np.isfinite(data)):
+            raise InputError(f"light {prim.GetPath()}: {name} is {value}", source=source)
+        if name != "inputs:exposure" and np.any(data < 0):
+            raise InputError(f"light {prim.GetPath()}: {name} is negative ({value})", source=source)
+    if prim.IsA(UsdLux.DomeLight):
+        _check_image(UsdLux.DomeLight(prim).GetTextureFileAttr().Get(), f"dome light {prim.GetPath()}", source)
+
+
+def _check_transform(prim: Usd.Prim, cache: UsdGeom.XformCache, source: str) -> None:
+    """A world transform the renderer can invert (normals) and that keeps points finite."""
+    m = np.array(cache.GetLocalToWorldTransform(prim), np.float64)
+    if not np.all(np.isfinite(m)):
+        raise InputError(f"{prim.GetPath()}: its transform holds NaN or infinite values", source=source)
+    if abs(np.linalg.det(m[:3, :3])) < 1e-18:
+        raise InputError(f"{prim.GetPath()}: its transform has zero scale (it cannot be inverted)", source=source)
