@@ -281,6 +281,8 @@ class Range:
     def __call__(self, value: Any) -> Any:
         if not isinstance(value, _Dist):  # None, or a plain float already bounded by pydantic
             return value
+        if isinstance(value, PerAxis):  # each axis clipped and checked on its own
+            return value.model_copy(update={"axes": [self(axis) for axis in value.axes]})
         if isinstance(value, Normal) and (value.lower is None or value.upper is None):
             if self.nonzero:
                 raise ValueError("a normal distribution can cross zero here; give lower and upper clips of one sign")
