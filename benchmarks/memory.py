@@ -6,8 +6,8 @@ Renders the demo recipe's FrameSpecs at a small image size (32x24, 1 spp) so the
 stays behind per frame, not the path tracer. RSS is sampled every --every frames after a garbage
 collection; the slope is a least-squares fit over the samples after --warmup frames. Each
 configuration runs in its own process. Peers in the same run:
-  - wear on with Dr.Jit's allocation cache left alone after a scene rebuild (the behaviour before the
-    fix), for --peer-frames frames;
+  - wear on with nothing released after a scene rebuild (the behaviour before the fix), for
+    --peer-frames frames;
   - wear off (the same frames without wear layers: no texture stacks, no rebuilds they cause), for
     --peer-frames frames.
 """
@@ -58,8 +58,8 @@ def child(frames: int, every: int, wear: bool, wear_resolution: int, flush: bool
     stage = open_twin(recipe)
     scene = read_scene(recipe, stage)
     renderer = StandaloneRenderer(stage, variant=recipe.render.variant)
-    if not flush:
-        renderer.backend.dr = _NoFlush(renderer.backend.dr)
+    if not flush:  # the renderer as it was before the fix: nothing released after a rebuild
+        renderer.backend._release_memory = lambda: None
     start, rebuilds, signature = time.perf_counter(), 0, None
     for i in range(frames):
         renderer.render(sample_frame(recipe, recipe.seed, i, scene))
@@ -69,20 +69,6 @@ def child(frames: int, every: int, wear: bool, wear_resolution: int, flush: bool
             gc.collect()
             print(json.dumps({"frame": i + 1, "rss_mib": round(rss_mib(), 1),
                               "s": round(time.perf_counter() - start, 1), "rebuilds": rebuilds}), flush=True)
-
-
-class _NoFlush:
-    """Dr.Jit with flush_malloc_cache switched off: the renderer as it was before the fix."""
-
-    def __init__(self, dr):
-        self._dr = dr
-
-    def __getattr__(self, name):
-        return getattr(self._dr, name)
-
-    @staticmethod
-    def flush_malloc_cache():
-        return None
 
 
 def run(frames: int, every: int, wear: bool, wear_resolution: int, flush: bool) -> list[dict]:
@@ -119,13 +105,13 @@ def main() -> None:
     ap.add_argument("--no-wear", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-flush", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    from render_frame import machine
+
     if args.child:
         child(args.frames, args.every, not args.no_wear, args.wear_resolution, not args.no_flush)
         return
-    from render_frame import machine
-
     configs = {"wear on": (args.frames, True, True),
-               "wear on, allocation cache kept (before the fix)": (args.peer_frames, True, False),
+               "wear on, nothing released after a rebuild (before the fix)": (args.peer_frames, True, False),
                "wear off": (args.peer_frames, False, True)}
     results = {}
     out = ROOT / "benchmarks" / "results" / "memory.json"

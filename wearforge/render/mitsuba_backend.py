@@ -310,9 +310,14 @@ class MitsubaBackend:
             self._scene = self._params = None
             self._build(state, resolution, stacks)
             self._signature = sig
-            self.dr.flush_malloc_cache()
+            self._release_memory()
         else:
             self._update(state, stacks)
+
+    def _release_memory(self) -> None:
+        """Return what an old scene held to the system: Dr.Jit's allocation cache, then the C heap."""
+        self.dr.flush_malloc_cache()
+        _trim_heap()
 
     def render_beauty(self, spp: int, seed: int) -> np.ndarray:
         """Linear RGB radiance (H, W, 3) float32."""
@@ -402,6 +407,23 @@ class MitsubaBackend:
 
 
 _warned_domes = False
+_libc = None
+
+
+def _trim_heap() -> None:
+    """glibc keeps freed heap pages of a dropped scene mapped; malloc_trim hands them back (no-op elsewhere)."""
+    global _libc
+    if _libc is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
 
 
 def _one_dome(lights: list[LightState]) -> list[LightState]:
