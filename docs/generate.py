@@ -62,6 +62,24 @@ def _type_name(annotation) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
+def _range_text(field) -> str:
+    """The allowed values of a field, from its pydantic bounds or its distribution Range."""
+    import annotated_types as at
+    from pydantic.functional_validators import AfterValidator
+
+    from wearforge.distributions import Range
+
+    lo = hi = None
+    for meta in field.metadata:
+        if isinstance(meta, AfterValidator) and isinstance(meta.func, Range):
+            return meta.func.text()
+        if isinstance(meta, (at.Ge, at.Gt)):
+            lo = f"{'>=' if isinstance(meta, at.Ge) else '>'} {meta.ge if isinstance(meta, at.Ge) else meta.gt:g}"
+        if isinstance(meta, (at.Le, at.Lt)):
+            hi = f"{'<=' if isinstance(meta, at.Le) else '<'} {meta.le if isinstance(meta, at.Le) else meta.lt:g}"
+    return ", ".join(x for x in (lo, hi) if x)
+
+
 def recipe_reference() -> str:
     from pydantic import BaseModel
 
@@ -83,7 +101,9 @@ def recipe_reference() -> str:
             default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
             if len(default) > 40:
                 default = default[:37] + "..."
-            rows.append(f"| `{key}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")
+            allowed = _range_text(field)
+            meaning = (field.description or "") + (f" Range: {allowed}." if allowed else "")
+            rows.append(f"| `{key}` | {_type_name(field.annotation)} | {default} | {meaning} |")
             for sub in _models(field.annotation):
                 nested.append((sub, f"{title}.{key}"))
         out.append(f"### `{title}`\n\n{doc}\n\n| field | type | default | meaning |\n|---|---|---|---|")

@@ -130,9 +130,22 @@ def generate(
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=err, transient=False) as bar:
         task = bar.add_task("frames", total=r.frames)
+        first = [True]
+
+        def show(done: int, total: int) -> None:
+            if first[0]:  # frames already there: the bar starts at them, the rate counts only new ones
+                bar.reset(task, total=total, completed=done)
+                first[0] = False
+            else:
+                bar.update(task, completed=done)
+
         try:
-            result = run(r, progress=lambda done, total: bar.update(task, completed=done, total=total),
-                         workers=workers, shards=select, ray_address=ray_address or ("local" if ray else None))
+            result = run(r, progress=show, workers=workers, shards=select,
+                         ray_address=ray_address or ("local" if ray else None))
+        except KeyboardInterrupt:  # Typer would turn it into a silent exit 130
+            bar.stop()
+            _interrupted()
+            raise typer.Exit(130) from None
         except RunError as exc:
             bar.stop()
             err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
@@ -168,12 +181,15 @@ def merge(
 
 @app.command()
 def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
-    """Check a recipe against its schema and its twin; print what it will do."""
+    """Check a recipe against its schema and its twin (the checks generate runs first); print what it will do."""
     from wearforge.stage import open_twin, read_scene
+    from wearforge.usd_checks import check_parts, check_twin
 
     r = _load(recipe, list(set_ or []))
     stage = open_twin(r)
+    check_twin(stage, str(r.usd_path()))  # what generate checks first
     scene = read_scene(r, stage)
+    check_parts([p.path for p in scene.parts], str(r.usd_path()))
     _print_part_report(r, stage, scene)
     _print_summary(r)
 
@@ -400,8 +416,17 @@ def main() -> None:
         err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("interrupted; files written so far are complete")
+        _interrupted()
         sys.exit(130)
+
+
+def _interrupted() -> None:
+    err.print("interrupted; files written so far are complete", highlight=False)
+    if len(sys.argv) > 1 and sys.argv[1] == "generate":
+        import shlex
+
+        # the same command renders only the missing frames (the manifests say which are done)
+        err.print(f"resume with: wearforge {shlex.join(sys.argv[1:])}", highlight=False, markup=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

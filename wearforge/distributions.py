@@ -12,6 +12,8 @@ Vectors use lists for lower/upper/mean/std. Sampling is a pure function of (dist
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
@@ -26,7 +28,14 @@ def _as_array(value: float | list[float]) -> np.ndarray:
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _finite(self) -> "_Dist":
+        for name in type(self).model_fields:
+            if not _all_finite(getattr(self, name)):
+                raise ValueError(f"{name}: NaN and infinite values are not allowed")
+        return self
 
     def dim(self) -> int | None:
         """Length of a sampled vector, 1 for scalars, None when values are not numeric."""
@@ -138,6 +147,18 @@ class PerAxis(_Dist):
         return len(self.axes)
 
 
+def _all_finite(value: Any) -> bool:
+    if isinstance(value, bool) or isinstance(value, (str, _Dist)) or value is None:
+        return True
+    if isinstance(value, (int, float)):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_all_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_all_finite(v) for v in value.values())
+    return True
+
+
 def _value_dim(value: Any) -> int | None:
     if isinstance(value, bool) or isinstance(value, str):
         return None
@@ -222,6 +243,84 @@ Vec3 = Annotated[Distribution, AfterValidator(_dim_check(3))]
 """A distribution whose samples are 3-vectors."""
 Name = Annotated[Distribution, AfterValidator(_name_check)]
 """A distribution whose samples are names (presets, light types, files)."""
+
+
+def support(dist: _Dist) -> tuple[np.ndarray, np.ndarray] | None:
+    """Smallest and largest value any sample can take, per component; None for names."""
+    if isinstance(dist, PerAxis):
+        parts = [support(axis) for axis in dist.axes]
+        if any(p is None for p in parts):
+            return None
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    if isinstance(dist, Uniform):
+        return _as_array(dist.lower), _as_array(dist.upper)
+    if isinstance(dist, Normal):
+        shape = _as_array(dist.mean).shape
+        lo = np.full(shape, -np.inf) if dist.lower is None else np.broadcast_to(_as_array(dist.lower), shape)
+        hi = np.full(shape, np.inf) if dist.upper is None else np.broadcast_to(_as_array(dist.upper), shape)
+        return np.asarray(lo, float), np.asarray(hi, float)
+    values = [dist.value] if isinstance(dist, Constant) else list(dist.items)
+    if any(_value_dim(v) is None for v in values):
+        return None
+    arr = np.array([_as_array(v) for v in values], dtype=np.float64)
+    return arr.min(axis=0), arr.max(axis=0)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a recipe field: a closed interval, optionally excluding zero.
+
+    Used as ``Annotated[Scalar | None, Range(0, 1)]``: every value a distribution can draw must lie
+    inside; a normal distribution without its own clip is clipped to the range.
+    """
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    nonzero: bool = False
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, _Dist):  # None, or a plain float already bounded by pydantic
+            return value
+        if isinstance(value, PerAxis):  # each axis clipped and checked on its own
+            return value.model_copy(update={"axes": [self(axis) for axis in value.axes]})
+        if isinstance(value, Normal) and (value.lower is None or value.upper is None):
+            if self.nonzero:
+                raise ValueError("a normal distribution can cross zero here; give lower and upper clips of one sign")
+            update = {}
+            if value.lower is None and math.isfinite(self.lo):
+                update["lower"] = self.lo
+            if value.upper is None and math.isfinite(self.hi):
+                update["upper"] = self.hi
+            value = value.model_copy(update=update)
+        bounds = support(value)
+        if bounds is None:
+            return value
+        lo, hi = bounds
+        if np.any(lo < self.lo) or np.any(hi > self.hi):
+            raise ValueError(f"values must lie in {self.text()}, got [{_fmt(lo.min())}, {_fmt(hi.max())}]")
+        if self.nonzero and np.any((lo <= 0) & (hi >= 0)):
+            raise ValueError("values must not be zero (nor a range that contains zero)")
+        return value
+
+    def text(self) -> str:
+        """The range as docs show it, e.g. [0, 1] or >= 0."""
+        nz = ", not 0" if self.nonzero else ""
+        if math.isfinite(self.lo) and math.isfinite(self.hi):
+            return f"[{_fmt(self.lo)}, {_fmt(self.hi)}]{nz}"
+        if math.isfinite(self.lo):
+            return f">= {_fmt(self.lo)}{nz}"
+        if math.isfinite(self.hi):
+            return f"<= {_fmt(self.hi)}{nz}"
+        return "finite" + nz
+
+
+def _fmt(x: float) -> str:
+    return f"{float(x):g}"
+
+
+def ranged(lo: float = -math.inf, hi: float = math.inf, nonzero: bool = False) -> AfterValidator:
+    """An AfterValidator holding a Range (docs/generate.py reads it back for the reference)."""
+    return AfterValidator(Range(float(lo), float(hi), nonzero))
 
 
 def sample(dist: _Dist, rng: np.random.Generator, index: int = 0) -> Any:

@@ -103,13 +103,27 @@ def make_writers(recipe: Recipe, out: Path, stream: bool = True) -> list:
         elif name == "webdataset":
             writers.append(WRITERS[name](out / "webdataset", o.webdataset.shard_size, **common))
         elif name == "stream" and stream:
+            import os
+
+            from wearforge.recipe import is_local_endpoint
+
+            secret = os.environ.get(o.stream.secret_env) or None
+            if not is_local_endpoint(o.stream.endpoint):
+                log.warning("the stream on %s accepts consumers from other machines%s", o.stream.endpoint,
+                            "" if secret else f"; set {o.stream.secret_env} so only consumers with the secret are served")
             try:
-                writers.append(WRITERS[name](o.stream.endpoint, o.stream.queue, o.stream.wait_timeout))
+                writers.append(WRITERS[name](o.stream.endpoint, o.stream.queue, o.stream.wait_timeout, secret=secret,
+                                             heartbeat=o.stream.heartbeat))
             except Exception as exc:  # zmq.ZMQError: address in use, bad endpoint
                 raise InputError(f"cannot bind {o.stream.endpoint}: {exc}", field="output.stream.endpoint") from None
     if o.contact_sheet:
         writers.append(ContactSheetWriter(out, o.contact_sheet, **common))
     return writers
+
+
+# files a writer derives from all its frames (rewritten at the end of a run), by writer name
+_DERIVED = {"coco": ("instances.json",), "yolo": ("data.yaml",), "webdataset": ("shard-*.tar",),
+            "contact_sheet": ("contact_sheet.png",)}
 
 
 def check_resume(recipe: Recipe, out: Path) -> None:
@@ -130,20 +144,42 @@ def check_resume(recipe: Recipe, out: Path) -> None:
         raise InputError(f"{first} holds frames of another recipe or seed ({other[first].get('recipe')!r}); "
                          "use another --out or set output.overwrite=true", field="output.dir")
     if recipe.output.overwrite:
-        for folder in folders:
-            for derived in ("manifest.json", "instances.json", "data.yaml", "contact_sheet.png"):
-                (folder / derived).unlink(missing_ok=True)
-            for shard in folder.glob("shard-*.tar"):
-                shard.unlink()
-        for (folder, name), shards in records.items():
+        claimed = _claimed(out, records)
+        for folder in {f for f, _ in claimed}:
+            (folder / "manifest.json").unlink(missing_ok=True)
+        for folder, name in claimed:
+            # only what wearforge wrote: each writer's derived files in its own folder, and its shard records
+            for pattern in _DERIVED.get(name, ()):
+                for path in folder.glob(pattern):
+                    path.unlink()
             for path in (folder / SHARDS_DIR).glob(f"{name}-[0-9]*.*"):
                 path.unlink()
         return
+    claimed = _claimed(out, records)
+    for name in file_writer_names(recipe):
+        folder = out / FILE_WRITERS[name]
+        foreign = [p for pattern in _DERIVED.get(name, ()) for p in sorted(folder.glob(pattern))
+                   if (folder, name) not in claimed]
+        if foreign:  # rebuilding it would destroy a file that no manifest or shard record says wearforge wrote
+            raise InputError(f"cannot write into {out}: {foreign[0]} was not written by wearforge (no manifest or shard "
+                             "record claims it); use another --out or move the file away", field="output.dir")
     sizes = {r.get("shard_frames") for shards in records.values() for r in shards.values()} - {None}
     if sizes - {recipe.output.shard_frames}:
         raise InputError(f"{out} holds shards of {sorted(sizes)[0]} frames, the recipe asks for "
                          f"{recipe.output.shard_frames}; keep the folder's value or set output.overwrite=true",
                          field="output.shard_frames")
+
+
+def _claimed(out: Path, records: dict) -> set[tuple[Path, str]]:
+    """(folder, writer) pairs that a manifest or shard records say wearforge wrote."""
+    from wearforge.writers import FileWriter
+
+    claimed = {(folder, name) for (folder, name), shards in records.items() if shards}
+    for name, sub in FILE_WRITERS.items():
+        manifest = FileWriter.read_manifest(out / sub)
+        if manifest.get("writer") == name:
+            claimed.add((out / sub, name))
+    return claimed
 
 
 def refuse_empty_scene(recipe: Recipe, scene, meshes: list):
@@ -206,9 +242,13 @@ class ShardRunner:
         from wearforge.stage import open_twin, read_scene
         from wearforge.writers import FileWriter
 
+        from wearforge.usd_checks import check_parts, check_twin
+
         self.recipe, self.worker = recipe, worker
         self.stage = open_twin(recipe)
+        check_twin(self.stage, str(recipe.usd_path()))  # the checks validate runs
         self.scene = read_scene(recipe, self.stage)
+        check_parts([p.path for p in self.scene.parts], str(recipe.usd_path()))
         self.renderer = StandaloneRenderer.for_recipe(recipe, self.stage)
         self.tally = refuse_empty_scene(recipe, self.scene, self.renderer.meshes)
         self.writers = make_writers(recipe, out, stream=stream)
@@ -219,14 +259,22 @@ class ShardRunner:
     def variant(self) -> str:
         return self.renderer.variant
 
-    def run(self, job: ShardJob, on_frame: Callable[[int], None] | None = None) -> dict[str, float]:
-        """Render the job's frames, hand them to the writers that lack them, commit the shard; returns timings."""
+    def run(self, job: ShardJob, on_frame: Callable[[int], None] | None = None,
+            stop: Callable[[], bool] | None = None) -> dict[str, float]:
+        """Render the job's frames, hand them to the writers that lack them, commit the shard; returns timings.
+
+        ``stop()`` true before a frame: commit the frames done so far and raise KeyboardInterrupt.
+        """
         from wearforge.scenario import sample_frame
         from wearforge.writers import to_annotator_layout
 
         totals: dict[str, float] = {}
         before = self.tally.counts()
         for i in job.frames:
+            if stop is not None and stop():
+                for writer in self.files.values():
+                    writer.commit()  # what is written stays committed: a rerun resumes after it
+                raise KeyboardInterrupt
             try:
                 spec = sample_frame(self.recipe, self.recipe.seed, i, self.scene)
                 if self.recipe.randomizers.settle is not None:
@@ -461,11 +509,13 @@ def generate(recipe: Recipe, progress=None, workers: int = 1, shards: tuple[int,
         elif workers == 1 or len(jobs) <= 1:
             runner = ShardRunner(recipe, out, stream=True)
             variant = runner.variant
+            stop = _StopAtFrameBoundary()
             try:
                 for job in jobs:
-                    for k, v in runner.run(job, frame_done).items():
+                    for k, v in runner.run(job, frame_done, lambda: stop.requested).items():
                         totals[k] = totals.get(k, 0.0) + v
             finally:
+                stop.restore()
                 runner.close()
             log.info("rendered with Mitsuba variant %s", variant)
         else:
@@ -546,3 +596,34 @@ def _instances_on_disk(out: Path, index: int) -> list:
     if not (out / f"rgb_{tag}.png").is_file():
         return []
     return frame_instances(Frame(out, index, tag))
+
+
+class _StopAtFrameBoundary:
+    """Ctrl-C ends the run after the frame in flight: inside Mitsuba a KeyboardInterrupt surfaces as a
+    RuntimeError. A second Ctrl-C stops at once."""
+
+    def __init__(self):
+        import signal
+        import threading
+
+        self.requested = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("interrupt: stopping after this frame (Ctrl-C again to stop now)")
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None

@@ -12,12 +12,12 @@ import fnmatch
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wearforge.distributions import Distribution, Name, Scalar, Vec3
+from wearforge.distributions import Distribution, Name, Scalar, Vec3, ranged
 from wearforge.errors import InputError
 
 
@@ -30,16 +30,65 @@ def _assets_dir() -> Path:
 ASSETS_DIR = _assets_dir()
 ASSET_PREFIX = "asset:"
 
+# Documented caps (docs/recipes.md): beyond them a run takes minutes per frame or all memory.
+MAX_LIGHTS = 64  # lights created per frame
+MAX_DEFECTS = 1000  # discrete defects (scratches, dents, oil spots) per layer
+MAX_BLUR_PX = 100  # defocus / motion blur kernel radius or length, pixels
+MAX_LABEL_BYTES = 16 * 2**30  # label buffers of one frame (pixel count x bytes per pixel)
+LABEL_BYTES_PER_PIXEL = 36 + 4 * 33  # uv, position, normal, mesh id, and one mesh id per peel layer
+UNIT = ranged(0, 1)
+NONNEG = ranged(0)
+POSITIVE = ranged(1e-9)
+
+
+def _check_selector(value: str) -> str:
+    """A part selector must compile (a bad [..] range would otherwise fail mid-run)."""
+    if "\x00" in value:
+        raise ValueError("NUL character in a selector")
+    if not value.startswith("class:"):
+        _path_regex(value)
+    return value
+
+
+Selector = Annotated[str, AfterValidator(_check_selector)]
+
+
+def _check_path(value: str) -> str:
+    """A file or folder name from a recipe: no NUL, not empty, and 'asset:' names stay in the assets folder."""
+    if value is None:
+        return value
+    if not value.strip():
+        raise ValueError("empty path")
+    if "\x00" in value:
+        raise ValueError("NUL character in a path")
+    if len(value) > 4096:
+        raise ValueError("path longer than 4096 characters")
+    if value.startswith(ASSET_PREFIX):
+        asset_path(value[len(ASSET_PREFIX):])
+    return value
+
+
+PathStr = Annotated[str, AfterValidator(_check_path)]
+
+
+def asset_path(name: str) -> Path:
+    """A bundled asset by name; names that would leave usd_assets/ (.., absolute paths) are refused."""
+    root = ASSETS_DIR.resolve()
+    path = (ASSETS_DIR / name).resolve()
+    if not name or Path(name).is_absolute() or (path != root and root not in path.parents):
+        raise ValueError(f"asset name {name[:80]!r} leaves the bundled assets folder")
+    return ASSETS_DIR / name
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------- scene
 class PartSelector(_Model):
     """Which prims are inspected parts."""
 
-    path: str = Field(description="Prim path, or a glob such as /World/Parts/* (* stays in one path segment, ** spans several).")
+    path: Selector = Field(description="Prim path, or a glob such as /World/Parts/* (* stays in one path segment, ** spans several).")
     semantic_class: str | None = Field(
         default=None,
         alias="class",
@@ -50,9 +99,9 @@ class PartSelector(_Model):
 class Distractors(_Model):
     """Extra objects (bolts, nuts, washers, cable ties...) scattered with the parts."""
 
-    asset: str = Field(description="USD file of the object (relative to the recipe) or 'asset:NAME'.")
+    asset: PathStr = Field(description="USD file of the object (relative to the recipe) or 'asset:NAME'.")
     max_count: int = Field(default=4, ge=1, le=100, description="Instances added to the scene.")
-    count: Scalar | None = Field(default=None, description="Instances shown per frame (rounded; default all).")
+    count: Annotated[Scalar | None, ranged(0, 100)] = Field(default=None, description="Instances shown per frame (rounded; default all).")
     semantic_class: str | None = Field(default=None, alias="class",
                                        description="Label, e.g. 'distractor'; default: the asset's own class.")
 
@@ -60,7 +109,7 @@ class Distractors(_Model):
 class SceneConfig(_Model):
     """The digital twin."""
 
-    usd: str = Field(
+    usd: PathStr = Field(
         description="USD file of the twin, relative to the recipe, or 'asset:NAME' for a bundled twin."
     )
     parts: list[PartSelector] = Field(
@@ -87,10 +136,10 @@ class CameraConfig(_Model):
                                   description="Camera position in world units.")
     look_at: list[float] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
                                  description="Point the camera looks at.")
-    focal_length: float = Field(default=24.0, gt=0, description="Focal length in millimetres.")
-    horizontal_aperture: float = Field(default=20.955, gt=0, description="Film width in millimetres.")
+    focal_length: float = Field(default=24.0, gt=0, le=10000, description="Focal length in millimetres.")
+    horizontal_aperture: float = Field(default=20.955, gt=0, le=1000, description="Film width in millimetres.")
     clipping: tuple[float, float] = Field(default=(0.01, 1000.0), description="Near and far clip, world units.")
-    f_stop: float = Field(default=0.0, ge=0, description="Aperture f-number; 0 = pinhole (no depth of field).")
+    f_stop: float = Field(default=0.0, ge=0, le=1024, description="Aperture f-number; 0 = pinhole (no depth of field).")
     focus_distance: float = Field(default=0.0, ge=0, description="Focus distance in world units (thin lens).")
 
     @field_validator("clipping")
@@ -102,6 +151,7 @@ class CameraConfig(_Model):
 
 
 LightType = Literal["distant", "sphere", "rect", "disk", "dome"]
+LIGHT_TYPES = ("distant", "sphere", "rect", "disk", "dome")
 
 
 class LightConfig(_Model):
@@ -109,9 +159,10 @@ class LightConfig(_Model):
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Prim name under /wearforge/Lights.")
     type: LightType = Field(description="UsdLux light type.")
-    intensity: float = Field(ge=0, description="UsdLux inputs:intensity.")
-    exposure: float = Field(default=0.0, description="UsdLux inputs:exposure (power of two).")
-    color: list[float] = Field(default=[1.0, 1.0, 1.0], min_length=3, max_length=3, description="Linear RGB.")
+    intensity: float = Field(ge=0, le=1e9, description="UsdLux inputs:intensity.")
+    exposure: float = Field(default=0.0, ge=-60, le=60, description="UsdLux inputs:exposure (power of two).")
+    color: list[Annotated[float, Field(ge=0, le=1000)]] = Field(default=[1.0, 1.0, 1.0], min_length=3, max_length=3,
+                                                                description="Linear RGB, each in [0, 1000].")
     color_temperature: float | None = Field(
         default=None, ge=1000, le=40000, description="Kelvin; enables UsdLux color temperature when set."
     )
@@ -122,8 +173,8 @@ class LightConfig(_Model):
     radius: float = Field(default=0.1, gt=0, description="Sphere/disk radius in world units.")
     width: float = Field(default=0.5, gt=0, description="Rect light width.")
     height: float = Field(default=0.5, gt=0, description="Rect light height.")
-    angle: float = Field(default=0.53, ge=0, description="Distant light angular diameter, degrees.")
-    texture: str | None = Field(default=None, description="Dome light lat-long image (relative to the recipe).")
+    angle: float = Field(default=0.53, ge=0, le=180, description="Distant light angular diameter, degrees.")
+    texture: PathStr | None = Field(default=None, description="Dome light lat-long image (relative to the recipe).")
 
 
 # --------------------------------------------------------------------------------------- randomizers
@@ -131,25 +182,35 @@ class Orbit(_Model):
     """Spherical placement around a target (z or y up, as the stage says)."""
 
     target: Vec3 = Field(default=[0.0, 0.0, 0.0], description="Point orbited and looked at.")
-    distance: Scalar = Field(description="Distance from the target, world units.")
+    distance: Annotated[Scalar, POSITIVE] = Field(description="Distance from the target, world units.")
     azimuth: Scalar = Field(default=0.0, description="Degrees around the up axis.")
-    elevation: Scalar = Field(default=30.0, description="Degrees above the horizontal plane.")
+    elevation: Annotated[Scalar, ranged(-90, 90)] = Field(default=30.0, description="Degrees above the horizontal plane.")
 
 
 class MaterialRandomizer(_Model):
     """Clean material of matching parts (UsdPreviewSurface inputs)."""
 
-    parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
+    parts: Selector = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
     preset: Name | None = Field(default=None, description="Name(s) from the material library (usd_assets/materials.yaml).")
-    base_color: Vec3 | None = Field(default=None, description="Linear RGB diffuseColor.")
-    metallic: Scalar | None = Field(default=None, description="0 dielectric .. 1 metal.")
-    roughness: Scalar | None = Field(default=None, description="Perceptual roughness 0..1.")
-    ior: Scalar | None = Field(default=None, description="Index of refraction (specular level).")
-    clearcoat: Scalar | None = Field(default=None, description="Clear-coat weight 0..1.")
-    clearcoat_roughness: Scalar | None = Field(default=None, description="Clear-coat roughness 0..1.")
+    base_color: Annotated[Vec3 | None, UNIT] = Field(default=None, description="Linear RGB diffuseColor.")
+    metallic: Annotated[Scalar | None, UNIT] = Field(default=None, description="0 dielectric .. 1 metal.")
+    roughness: Annotated[Scalar | None, UNIT] = Field(default=None, description="Perceptual roughness 0..1.")
+    ior: Annotated[Scalar | None, ranged(1, 5)] = Field(default=None, description="Index of refraction (specular level).")
+    clearcoat: Annotated[Scalar | None, UNIT] = Field(default=None, description="Clear-coat weight 0..1.")
+    clearcoat_roughness: Annotated[Scalar | None, UNIT] = Field(default=None, description="Clear-coat roughness 0..1.")
     finish: Name | None = Field(default=None, description="Surface finish grown into the wear stack of parts with a "
                                 "wear entry (brushed, turned, milled, cast, forged, orange_peel, powder_coat, "
                                 "plastic_grain, none); default: the preset's. Never labelled as a defect.")
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v):
+        if v is not None:
+            known = preset_names()
+            unknown = sorted({name for name in _names(v) if name not in known})
+            if unknown:
+                raise ValueError(f"unknown material preset(s) {unknown}; the library has {sorted(known)}")
+        return v
 
 
 class LightRandomizer(_Model):
@@ -157,19 +218,20 @@ class LightRandomizer(_Model):
 
     light: str | None = Field(default=None, description="Recipe light name, or prim path / glob of UsdLux lights in "
                                                         "the twin. Leave out to create ``count`` new lights per frame.")
-    count: Scalar | None = Field(default=None, description="New lights per frame (rounded; without ``light``).")
+    count: Annotated[Scalar | None, ranged(0, MAX_LIGHTS)] = Field(
+        default=None, description="New lights per frame (rounded; without ``light``).")
     type: Name | None = Field(default=None, description="Type of each new light: distant, sphere, rect, disk, dome.")
     look_at: Vec3 | None = Field(default=None, description="Point new lights face (default: the orbit target or origin).")
-    radius: Scalar | None = Field(default=None, description="Sphere/disk radius.")
-    width: Scalar | None = Field(default=None, description="Rect width.")
-    height: Scalar | None = Field(default=None, description="Rect height.")
+    radius: Annotated[Scalar | None, POSITIVE] = Field(default=None, description="Sphere/disk radius.")
+    width: Annotated[Scalar | None, POSITIVE] = Field(default=None, description="Rect width.")
+    height: Annotated[Scalar | None, POSITIVE] = Field(default=None, description="Rect height.")
     texture: Name | None = Field(default=None, description="Dome lat-long image(s), relative to the recipe "
                                                             "(asset:hdri/NAME for the bundled ones).")
-    texture_folder: str | None = Field(default=None, description="Pick a dome image from this folder each frame.")
-    intensity: Scalar | None = Field(default=None, description="inputs:intensity.")
-    exposure: Scalar | None = Field(default=None, description="inputs:exposure.")
-    color_temperature: Scalar | None = Field(default=None, description="Kelvin.")
-    color: Vec3 | None = Field(default=None, description="Linear RGB.")
+    texture_folder: PathStr | None = Field(default=None, description="Pick a dome image from this folder each frame.")
+    intensity: Annotated[Scalar | None, ranged(0, 1e9)] = Field(default=None, description="inputs:intensity.")
+    exposure: Annotated[Scalar | None, ranged(-60, 60)] = Field(default=None, description="inputs:exposure.")
+    color_temperature: Annotated[Scalar | None, ranged(1000, 40000)] = Field(default=None, description="Kelvin.")
+    color: Annotated[Vec3 | None, ranged(0, 1000)] = Field(default=None, description="Linear RGB.")
     position: Vec3 | None = Field(default=None, description="World position (exclusive with orbit).")
     orbit: Orbit | None = Field(default=None, description="Place on an orbit looking at its target.")
 
@@ -183,6 +245,12 @@ class LightRandomizer(_Model):
             raise ValueError("'count' and 'type' create new lights; they do not go with 'light'")
         if self.texture is not None and self.texture_folder is not None:
             raise ValueError("texture and texture_folder are exclusive")
+        for name in _names(self.texture) if self.texture is not None else []:
+            _check_path(name)
+        if self.type is not None:
+            unknown = sorted({t for t in _names(self.type) if t not in LIGHT_TYPES})
+            if unknown:
+                raise ValueError(f"unknown light type(s) {unknown}; expected some of {list(LIGHT_TYPES)}")
         return self
 
 
@@ -195,17 +263,17 @@ class Scatter(_Model):
     gap: float = Field(default=0.005, ge=0, description="Minimum clearance between parts' footprints, metres.")
     drop_height: float = Field(default=0.0, ge=0, description="Lift above the surface, metres (a settle step drops them).")
     flatness: float = Field(default=0.002, ge=0, description="Largest height change allowed under a footprint, metres.")
-    attempts: int = Field(default=200, ge=1, description="Tries per part before it is hidden for the frame.")
+    attempts: int = Field(default=200, ge=1, le=10000, description="Tries per part before it is hidden for the frame.")
 
 
 class PoseRandomizer(_Model):
     """Pose of matching parts, in their parent's frame."""
 
-    parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
+    parts: Selector = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
     position: Vec3 | None = Field(default=None, description="Translation.")
     rotation: Vec3 | None = Field(default=None, description="XYZ Euler angles, degrees.")
-    scale: Vec3 | None = Field(default=None, description="Per-axis scale.")
-    visible: Scalar | None = Field(default=None, description="Probability in [0, 1] that the part is shown.")
+    scale: Annotated[Vec3 | None, ranged(-1000, 1000, nonzero=True)] = Field(default=None, description="Per-axis scale.")
+    visible: Annotated[Scalar | None, UNIT] = Field(default=None, description="Probability in [0, 1] that the part is shown.")
     scatter: Scatter | None = Field(default=None, description="Scatter the parts on a support surface.")
 
 
@@ -219,28 +287,36 @@ class CameraRandomizer(_Model):
     position: Vec3 | None = Field(default=None, description="World position (exclusive with orbit).")
     look_at: Vec3 | None = Field(default=None, description="Look-at point (default: orbit target or base).")
     roll: Scalar | None = Field(default=None, description="Roll about the view axis, degrees.")
-    focal_length: Scalar | None = Field(default=None, description="Millimetres.")
-    f_stop: Scalar | None = Field(default=None, description="f-number; 0 = pinhole.")
-    focus_distance: Scalar | None = Field(default=None, description="World units.")
+    focal_length: Annotated[Scalar | None, ranged(0.1, 10000)] = Field(default=None, description="Millimetres.")
+    f_stop: Annotated[Scalar | None, ranged(0, 1024)] = Field(default=None, description="f-number; 0 = pinhole.")
+    focus_distance: Annotated[Scalar | None, NONNEG] = Field(default=None, description="World units.")
 
     @model_validator(mode="after")
     def _exclusive(self) -> "CameraRandomizer":
         if self.position is not None and self.orbit is not None:
             raise ValueError("position and orbit are exclusive")
-        if self.resolution is not None and self.resolution.dim() != 2:
-            raise ValueError("resolution: expected [width, height] pairs")
+        if self.resolution is not None:
+            if self.resolution.dim() != 2:
+                raise ValueError("resolution: expected [width, height] pairs")
+            from wearforge.distributions import support
+
+            bounds = support(self.resolution)
+            if bounds is not None:
+                check_resolution((bounds[1][0], bounds[1][1]))
+                if bounds[0].min() < 1:
+                    raise ValueError("resolution: width and height must be >= 1")
         return self
 
 
 class PhysicsRandomizer(_Model):
     """UsdPhysics attributes of matching parts (read by PhysX in Isaac Sim)."""
 
-    parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
-    mass: Scalar | None = Field(default=None, description="physics:mass, kg (exclusive with density).")
-    density: Scalar | None = Field(default=None, description="physics:density, kg/m^3.")
-    static_friction: Scalar | None = Field(default=None, description="physics:staticFriction.")
-    dynamic_friction: Scalar | None = Field(default=None, description="physics:dynamicFriction.")
-    restitution: Scalar | None = Field(default=None, description="physics:restitution 0..1.")
+    parts: Selector = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
+    mass: Annotated[Scalar | None, POSITIVE] = Field(default=None, description="physics:mass, kg (exclusive with density).")
+    density: Annotated[Scalar | None, POSITIVE] = Field(default=None, description="physics:density, kg/m^3.")
+    static_friction: Annotated[Scalar | None, ranged(0, 10)] = Field(default=None, description="physics:staticFriction.")
+    dynamic_friction: Annotated[Scalar | None, ranged(0, 10)] = Field(default=None, description="physics:dynamicFriction.")
+    restitution: Annotated[Scalar | None, UNIT] = Field(default=None, description="physics:restitution 0..1.")
 
     @model_validator(mode="after")
     def _exclusive(self) -> "PhysicsRandomizer":
@@ -270,13 +346,36 @@ class WearLayer(_Model):
         unknown = sorted(set(self.params) - set(known))
         if unknown:
             raise ValueError(f"unknown {self.type} parameter(s) {unknown}; expected some of {known}")
+        for name, dist in self.params.items():
+            try:
+                self.params[name] = wear_param_range(name)(dist)
+            except ValueError as exc:
+                raise ValueError(f"params.{name}: {exc}") from None
         return self
+
+
+# Wear parameters by name: fractions in [0, 1], counts capped, every other one a non-negative size.
+_WEAR_FRACTIONS = {"coverage", "amount", "probability", "darkness", "strength", "breakup", "edge_bias", "facing",
+                   "roughness"}
+
+
+def wear_param_range(name: str):
+    """The documented range of a wear parameter (docs/wear.md)."""
+    from wearforge.distributions import Range
+
+    if name == "count":
+        return Range(0, MAX_DEFECTS)
+    if name in _WEAR_FRACTIONS:
+        return Range(0, 1)
+    if name == "spread":
+        return Range(0, 180)
+    return Range(0, 1e3)
 
 
 class WearRandomizer(_Model):
     """Procedural wear texture stacks for matching parts."""
 
-    parts: str = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
+    parts: Selector = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
     resolution: int = Field(default=1024, ge=16, le=8192,
                             description="Texture size in texels (square); with texels_per_pixel, the largest size.")
     texels_per_pixel: float = Field(default=2.0, ge=0, le=64,
@@ -295,25 +394,25 @@ class WearRandomizer(_Model):
 class SensorRandomizer(_Model):
     """Camera-sensor effects. Photometric ones change rgb only; lens distortion warps rgb and every label."""
 
-    exposure: Scalar | None = Field(default=None, description="Exposure compensation, EV (stops).")
-    gain: Scalar | None = Field(default=None, description="Linear gain after exposure.")
-    full_well: Scalar | None = Field(
+    exposure: Annotated[Scalar | None, ranged(-20, 20)] = Field(default=None, description="Exposure compensation, EV (stops).")
+    gain: Annotated[Scalar | None, ranged(0, 1000)] = Field(default=None, description="Linear gain after exposure.")
+    full_well: Annotated[Scalar | None, ranged(1, 1e7)] = Field(
         default=None, description="Photo-electrons at white; Poisson shot noise (lower = noisier)."
     )
-    read_noise: Scalar | None = Field(default=None, description="Gaussian read noise std, in linear [0, 1] units.")
-    vignetting: Scalar | None = Field(default=None, description="Corner darkening 0..1 (cos^4-like falloff).")
-    jpeg_quality: Scalar | None = Field(default=None, description="Re-compress rgb as JPEG at this quality 1..100.")
+    read_noise: Annotated[Scalar | None, UNIT] = Field(default=None, description="Gaussian read noise std, in linear [0, 1] units.")
+    vignetting: Annotated[Scalar | None, UNIT] = Field(default=None, description="Corner darkening 0..1 (cos^4-like falloff).")
+    jpeg_quality: Annotated[Scalar | None, ranged(1, 100)] = Field(default=None, description="Re-compress rgb as JPEG at this quality 1..100.")
     mono: bool = Field(default=False, description="Monochrome sensor: rgb holds the luminance in all channels.")
-    defocus_blur: Scalar | None = Field(default=None, description="Disk blur radius in pixels (photometric).")
-    motion_blur: Scalar | None = Field(default=None, description="Linear motion-blur length in pixels (photometric).")
+    defocus_blur: Annotated[Scalar | None, ranged(0, MAX_BLUR_PX)] = Field(default=None, description="Disk blur radius in pixels (photometric).")
+    motion_blur: Annotated[Scalar | None, ranged(0, MAX_BLUR_PX)] = Field(default=None, description="Linear motion-blur length in pixels (photometric).")
     motion_angle: Scalar | None = Field(default=None, description="Motion-blur direction, degrees from +x.")
-    chromatic_aberration: Scalar | None = Field(
+    chromatic_aberration: Annotated[Scalar | None, ranged(-0.2, 0.2)] = Field(
         default=None, description="Lateral chromatic aberration: red scaled by 1+a, blue by 1-a about the centre.")
-    k1: Scalar | None = Field(default=None, description="Brown-Conrady radial distortion k1 (<0 barrel, >0 pincushion).")
-    k2: Scalar | None = Field(default=None, description="Radial distortion k2.")
-    k3: Scalar | None = Field(default=None, description="Radial distortion k3.")
-    p1: Scalar | None = Field(default=None, description="Tangential distortion p1.")
-    p2: Scalar | None = Field(default=None, description="Tangential distortion p2.")
+    k1: Annotated[Scalar | None, ranged(-10, 10)] = Field(default=None, description="Brown-Conrady radial distortion k1 (<0 barrel, >0 pincushion).")
+    k2: Annotated[Scalar | None, ranged(-10, 10)] = Field(default=None, description="Radial distortion k2.")
+    k3: Annotated[Scalar | None, ranged(-10, 10)] = Field(default=None, description="Radial distortion k3.")
+    p1: Annotated[Scalar | None, ranged(-1, 1)] = Field(default=None, description="Tangential distortion p1.")
+    p2: Annotated[Scalar | None, ranged(-1, 1)] = Field(default=None, description="Tangential distortion p2.")
 
 
 class Station(_Model):
@@ -341,8 +440,8 @@ class Settle(_Model):
     duration: float = Field(default=3.0, gt=0, le=60, description="Longest simulated time, seconds.")
     dt: float = Field(default=1.0 / 480.0, gt=0, le=0.05, description="Time step, seconds (small enough that thin parts do not tunnel).")
     iterations: int = Field(default=10, ge=1, le=200, description="XPBD solver iterations per step.")
-    rest_speed: float = Field(default=0.005, gt=0, description="At rest below this speed (m/s, rad/s).")
-    rest_time: float = Field(default=0.25, ge=0, description="Seconds every part must stay at rest.")
+    rest_speed: float = Field(default=0.005, gt=0, le=100, description="At rest below this speed (m/s, rad/s).")
+    rest_time: float = Field(default=0.25, ge=0, le=60, description="Seconds every part must stay at rest.")
     contact_gap: float = Field(default=0.01, ge=0, description="Speculative contact distance (stops thin parts "
                                                                  "tunnelling through colliders), world units.")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Warp device for Newton.")
@@ -395,7 +494,7 @@ class RenderConfig(_Model):
     variant: Literal["auto", "cuda", "llvm", "scalar"] = Field(
         default="auto", description="Mitsuba variant family; auto picks CUDA, then LLVM, then scalar."
     )
-    exposure: float = Field(default=0.0, description="Camera exposure compensation, EV, for the whole run.")
+    exposure: float = Field(default=0.0, ge=-20, le=20, description="Camera exposure compensation, EV, for the whole run.")
     denoise: bool = Field(default=False, description="Denoise the RGB with Intel Open Image Denoise (pyoidn), guided "
                                                      "by albedo and normal AOVs: fewer spp for the same quality "
                                                      "(see docs/benchmarks.md). Labels are unaffected.")
@@ -405,7 +504,16 @@ class RenderConfig(_Model):
     def _res(cls, v: tuple[int, int]) -> tuple[int, int]:
         if not (1 <= v[0] <= 16384 and 1 <= v[1] <= 16384):
             raise ValueError(f"expected width and height in 1..16384, got {list(v)}")
+        check_resolution(v)
         return v
+
+
+def check_resolution(size) -> None:
+    """Refuse image sizes whose label buffers alone would not fit in memory."""
+    need = float(size[0]) * float(size[1]) * LABEL_BYTES_PER_PIXEL
+    if need > MAX_LABEL_BYTES:
+        raise ValueError(f"{int(size[0])}x{int(size[1])} px needs about {need / 2**30:.0f} GiB for the label buffers "
+                         f"of one frame (cap {MAX_LABEL_BYTES // 2**30} GiB); render smaller images")
 
 
 WriterName = Literal["basic", "coco", "yolo", "webdataset", "stream"]
@@ -430,21 +538,49 @@ class YoloOptions(_Model):
 class WebDatasetOptions(_Model):
     """WebDataset writer (output.dir/webdataset)."""
 
-    shard_size: int = Field(default=256, ge=1, description="Samples per tar shard.")
+    shard_size: int = Field(default=256, ge=1, le=1_000_000, description="Samples per tar shard.")
 
 
 class StreamOptions(_Model):
     """Live stream to a training process (consumer: wearforge.stream.FrameStream)."""
 
     endpoint: str = Field(default="tcp://127.0.0.1:5557", description="ZeroMQ endpoint the producer binds.")
-    queue: int = Field(default=8, ge=1, description="Frames kept until acknowledged; generation waits beyond.")
-    wait_timeout: float = Field(default=600.0, gt=0, description="Seconds to wait for a consumer before failing.")
+    queue: int = Field(default=8, ge=1, le=10_000, description="Frames kept until acknowledged; generation waits beyond.")
+    wait_timeout: float = Field(default=600.0, gt=0, le=604800, description="Seconds to wait for a consumer before failing.")
+    allow_remote: bool = Field(default=False, description="Allow an endpoint beyond this machine (e.g. tcp://*:5557); "
+                                                          "a warning is printed, and a shared secret is advised.")
+    secret_env: str = Field(default="WEARFORGE_STREAM_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                            description="Environment variable holding a shared secret; when it is set, only "
+                                        "consumers that send it are served.")
+    heartbeat: float = Field(default=1.0, ge=0.05, le=60, description="Seconds between heartbeats to the consumer.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        if not re.fullmatch(r"(tcp://[^\s:]+:\d{1,5}|ipc://\S+|inproc://\S+)", v):
+            raise ValueError("expected tcp://HOST:PORT, ipc://PATH or inproc://NAME")
+        return v
+
+    @model_validator(mode="after")
+    def _loopback(self) -> "StreamOptions":
+        if not self.allow_remote and not is_local_endpoint(self.endpoint):
+            raise ValueError(f"endpoint {self.endpoint} accepts connections from other machines; use "
+                             "tcp://127.0.0.1:PORT, or set output.stream.allow_remote=true (and a shared secret)")
+        return self
+
+
+def is_local_endpoint(endpoint: str) -> bool:
+    """True for endpoints only this machine can reach (loopback TCP, ipc, inproc)."""
+    if not endpoint.startswith("tcp://"):
+        return True
+    host = endpoint[6:].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 class OutputConfig(_Model):
     """Where and how frames are written."""
 
-    dir: str = Field(default="out/dataset", description="Output directory, relative to the working directory.")
+    dir: PathStr = Field(default="out/dataset", description="Output directory, relative to the working directory.")
     writers: list[WriterName] = Field(default=["basic"], min_length=1,
                                       description="Writers to run: basic (at dir), coco, yolo, webdataset (subfolders), "
                                                   "stream (live, to a consumer).")
@@ -573,7 +709,7 @@ class Recipe(_Model):
 def resolve_file(spec: str, base_dir: Path) -> Path:
     """'asset:REL' -> inside usd_assets/; otherwise a path relative to ``base_dir``."""
     if spec.startswith(ASSET_PREFIX):
-        return ASSETS_DIR / spec[len(ASSET_PREFIX):]
+        return asset_path(spec[len(ASSET_PREFIX):])
     p = Path(spec).expanduser()
     return p if p.is_absolute() else (base_dir / p).resolve()
 
@@ -582,7 +718,7 @@ def resolve_usd(spec: str, base_dir: Path) -> Path:
     """'asset:NAME' -> bundled twin; otherwise a path relative to ``base_dir``."""
     if spec.startswith(ASSET_PREFIX):
         name = spec[len(ASSET_PREFIX):]
-        return ASSETS_DIR / (name if name.endswith((".usda", ".usd", ".usdc")) else f"{name}.usda")
+        return asset_path(name if name.endswith((".usda", ".usd", ".usdc")) else f"{name}.usda")
     p = Path(spec).expanduser()
     return p if p.is_absolute() else (base_dir / p).resolve()
 
@@ -613,7 +749,10 @@ def _path_regex(pattern: str) -> re.Pattern:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(out))
+    try:
+        return re.compile("".join(out))
+    except re.error as exc:
+        raise ValueError(f"bad glob {pattern[:60]!r}: {exc}") from None
 
 
 def matches(selector: str, path: str, semantic_class: str | None) -> bool:
@@ -635,11 +774,70 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+# Hostile YAML bounds: a recipe is a few kilobytes; these leave two orders of magnitude of room.
+MAX_RECIPE_BYTES = 1 << 20
+MAX_YAML_DEPTH = 48
+MAX_YAML_ALIASES = 256
+MAX_YAML_NODES = 200_000  # after alias expansion (what validation would walk)
+MAX_EXTENDS = 16
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses deep nesting and alias bombs while composing, before anything is built."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _YamlLimit(f"has more than {MAX_YAML_ALIASES} aliases (*name)")
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise _YamlLimit(f"is nested more than {MAX_YAML_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _YamlLimit(Exception):
+    pass
+
+
+def _expanded_size(data: Any, budget: int) -> int:
+    """Nodes in ``data`` with every alias expanded, counting no further than ``budget``."""
+    count, stack = 0, [data]
+    while stack and count <= budget:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, dict):
+            stack.extend(node.values())
+            count += len(node)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise InputError("recipe file not found", source=str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_RECIPE_BYTES:
+            raise InputError(f"recipe is {size} bytes; recipes are limited to {MAX_RECIPE_BYTES} bytes", source=str(path))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader)
+        if _expanded_size(data, MAX_YAML_NODES) > MAX_YAML_NODES:
+            raise _YamlLimit(f"expands to more than {MAX_YAML_NODES} values (aliases repeat their anchor)")
+    except _YamlLimit as exc:
+        raise InputError(f"refused: the YAML {exc}", source=str(path)) from None
+    except RecursionError:
+        raise InputError(f"refused: the YAML is nested more than {MAX_YAML_DEPTH} levels deep", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the recipe: {exc.strerror}", source=str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -655,9 +853,13 @@ def _read_yaml(path: Path) -> dict:
 
 def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
     """Read a recipe and everything it ``extends:``; relative paths are rebased onto ``path``'s folder."""
+    if "\x00" in str(path):
+        raise InputError("NUL character in the recipe path", source=repr(str(path))[:80])
     if not path.is_file():
         raise InputError("recipe file not found", source=str(path))
     path = path.resolve()
+    if len(_chain) >= MAX_EXTENDS:
+        raise InputError(f"extends chain longer than {MAX_EXTENDS} recipes", source=str(path), field="extends")
     if path in _chain:
         raise InputError(f"extends forms a cycle: {' -> '.join(str(p) for p in (*_chain, path))}", source=str(path))
     data = _read_yaml(path)
@@ -672,30 +874,39 @@ def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
 
 
 def _rebase_paths(data: dict, folder: Path) -> None:
-    """Make file paths absolute so a recipe that extends another keeps each file's own base."""
+    """Make file paths absolute so a recipe that extends another keeps each file's own base.
+
+    Sections of the wrong type are left alone here: validation reports them with their field.
+    """
+    def items(node, key):
+        value = node.get(key) if isinstance(node, dict) else None
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
     scene = data.get("scene")
-    if isinstance(scene, dict) and isinstance(scene.get("usd"), str) and not scene["usd"].startswith(ASSET_PREFIX):
+    if isinstance(scene, dict) and _is_path(scene.get("usd")) and not scene["usd"].startswith(ASSET_PREFIX):
         scene["usd"] = str(resolve_usd(scene["usd"], folder))
-    distractors = scene.get("distractors") if isinstance(scene, dict) else None
-    for d in distractors or []:
-        if isinstance(d, dict) and isinstance(d.get("asset"), str) and not d["asset"].startswith(ASSET_PREFIX):
+    for d in items(scene, "distractors"):
+        if _is_path(d.get("asset")) and not d["asset"].startswith(ASSET_PREFIX):
             d["asset"] = str(resolve_usd(d["asset"], folder))
-    for light in data.get("lights") or []:
-        if isinstance(light, dict) and isinstance(light.get("texture"), str):
+    for light in items(data, "lights"):
+        if _is_path(light.get("texture")):
             light["texture"] = str(resolve_file(light["texture"], folder))
-    for entry in (data.get("randomizers") or {}).get("lights") or []:
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("texture_folder"), str):
+    for entry in items(data.get("randomizers"), "lights"):
+        if _is_path(entry.get("texture_folder")):
             entry["texture_folder"] = str(resolve_file(entry["texture_folder"], folder))
         if "texture" in entry:
             entry["texture"] = _rebase_names(entry["texture"], folder)
 
 
+def _is_path(value: Any) -> bool:
+    """A string usable as a file path (NUL bytes and empty strings are left for validation to refuse)."""
+    return isinstance(value, str) and value != "" and "\x00" not in value
+
+
 def _rebase_names(value: Any, folder: Path) -> Any:
     """File names inside a name distribution (plain, choice, sequence) made absolute."""
     if isinstance(value, str):
-        return value if value.startswith(ASSET_PREFIX) else str(resolve_file(value, folder))
+        return value if value.startswith(ASSET_PREFIX) or not _is_path(value) else str(resolve_file(value, folder))
     if isinstance(value, list):
         return [_rebase_names(v, folder) for v in value]
     if isinstance(value, dict):
@@ -722,6 +933,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         for i, part in enumerate(parts[:-1]):
             node = _step(node, part, key, create_next=not parts[i + 1].isdigit())
         last = parts[-1]
+        if not isinstance(node, (dict, list)):
+            raise InputError(f"cannot set {key!r}: {parts[-2]!r} is a value, not a section", source="--set")
         if isinstance(node, list) and last.isdigit() and int(last) == len(node):
             node.append(value)  # one past the end appends, e.g. --set randomizers.poses.2={...}
         elif isinstance(node, list):
@@ -793,6 +1006,12 @@ def _names(dist) -> list[str]:
     return [dist.value] if hasattr(dist, "value") else list(dist.items)
 
 
+@lru_cache(maxsize=1)
+def preset_names() -> frozenset[str]:
+    """Names in the bundled material library (usd_assets/materials.yaml)."""
+    return frozenset(yaml.safe_load((ASSETS_DIR / "materials.yaml").read_text())["materials"])
+
+
 def dome_images(folder: Path) -> list[Path]:
     """Lat-long images in a folder, sorted (so a choice by index is reproducible)."""
     if not folder.is_dir():
@@ -811,11 +1030,19 @@ def format_validation_error(exc: ValidationError) -> str:
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         given = err.get("input")
-        shown = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(given, dict) else f" (got {given!r})"
-        lines.append(f"field '{loc}': {msg}{shown}")
+        shown = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(given, dict) else f" (got {_excerpt(given)})"
+        lines.append(f"field '{_excerpt(loc, 120, quote=False)}': {_excerpt(msg, 300, quote=False)}{shown}")
     if len(lines) == 1:
         return lines[0]
-    return f"{len(lines)} problems:\n  " + "\n  ".join(lines)
+    more = f"\n  ... and {len(lines) - 5} more" if len(lines) > 5 else ""
+    return f"{len(lines)} problems:\n  " + "\n  ".join(lines[:5]) + more
+
+
+def _excerpt(value: Any, limit: int = 60, quote: bool = True) -> str:
+    """At most ``limit`` characters of an input, on one line: messages never echo a whole document."""
+    text = repr(value) if quote else str(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # Discriminator tags pydantic puts into error locations; users never wrote them.
