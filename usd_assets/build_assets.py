@@ -368,6 +368,10 @@ def write_table() -> Path:
         bind(mesh.GetPrim(), define_material(stage, f"/Table/Looks/{look}", look))
         bind(mesh.GetPrim(), steel, "physics")
         UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
+    # The top collides as the solid box it is: a triangle-mesh collider is a zero-thickness shell, and a
+    # 2 mm washer pushed 2 mm past its top face finds its shortest way out downwards and falls through.
+    UsdPhysics.MeshCollisionAPI.Apply(stage.GetPrimAtPath("/Table/Top")).CreateApproximationAttr(
+        UsdPhysics.Tokens.convexHull)
     set_semantic_class(root, "table")
     stage.GetRootLayer().Save()
     return path
