@@ -106,4 +106,8 @@ def test_build_script_reproduces_the_committed_files(tmp_path):
     build_assets.main(tmp_path)
     for committed in ASSETS:
         assert (tmp_path / committed.name).read_bytes() == committed.read_bytes(), committed.name
+    textures = sorted((ASSETS_DIR / "textures").glob("*.png"))
+    assert len(textures) == 3
+    for committed in textures:
+        assert (tmp_path / "textures" / committed.name).read_bytes() == committed.read_bytes(), committed.name
     assert Path(build_assets.__file__).parent == ASSETS_DIR

@@ -73,3 +73,15 @@ def test_a_bad_station_is_a_clear_input_error(tmp_path):
     path.write_text("scene: {usd: asset:bracket}\nstation: {optics: fisheye}\n")
     with pytest.raises(InputError, match="station.*fisheye"):
         load_recipe(path)
+
+
+def test_station_recipe_targets_the_rare_defect_classes_it_draws():
+    """Class balance: each target names a wear layer the recipe draws (a misspelt class would stay short
+    forever) and one of the rare ones; generate may render extra frames for them."""
+    recipe = load_recipe(RECIPE)
+    drawn = {layer.type: layer.probability for entry in recipe.randomizers.wear for layer in entry.layers}
+    targets = recipe.targets.instances
+    assert {t.cls for t in targets} == {"oil", "dents", "rust"}
+    for t in targets:
+        assert drawn[t.cls] <= 0.3 and t.pixels[0] >= 16, t.cls
+    assert recipe.targets.frame_budget >= 2 * recipe.frames

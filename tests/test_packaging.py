@@ -90,7 +90,7 @@ def test_a_non_editable_install_has_the_bundled_twins_presets_and_hdris(tmp_path
     wheel = next((tmp_path / "dist").glob("wearforge-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     bundled = {f"wearforge/usd_assets/{p.relative_to(ROOT / 'usd_assets')}" for p in (ROOT / "usd_assets").rglob("*")
-               if p.is_file() and p.suffix in (".usda", ".yaml", ".hdr")}
+               if p.is_file() and p.suffix in (".usda", ".yaml", ".hdr", ".png")}
     assert bundled and bundled <= names
     site = tmp_path / "site"
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),

@@ -6,6 +6,10 @@ Parts (each its own file, referenced by inspection_cell.usda):
   bracket.usda     3 mm sheet-metal L-bracket with a 90 deg bend and three holes
   table.usda       inspection table (support surface)
   bin.usda         open parts bin
+  conveyor_belt.usda, workbench.usda, tote.usda   textured background supports (top at the table's height;
+                   textures/*.png tiles from usd_assets/backgrounds.py), each in its own cell:
+                   conveyor_cell.usda, workbench_cell.usda, tote_cell.usda (the inspection cell with that support
+                   at /World/Table instead of the table, no bin)
   hex_bolt.usda, hex_nut.usda, washer.usda, cable_tie.usda   distractors (M10 hardware, a nylon cable tie)
   hdri/*.hdr       lat-long environments for dome lights: a softbox studio and a factory hall ray-cast from a
                    procedural room (usd_assets/rooms.py); hdri/rooms/ holds more rooms (an inspection lab)
@@ -39,6 +43,8 @@ MATERIALS = {
     "ZincPlated": dict(diffuseColor=(0.72, 0.73, 0.75), metallic=1.0, roughness=0.35, ior=1.5),
     "BlackOxide": dict(diffuseColor=(0.05, 0.05, 0.055), metallic=1.0, roughness=0.45, ior=1.5),
     "Nylon": dict(diffuseColor=(0.80, 0.79, 0.74), metallic=0.0, roughness=0.6, ior=1.53),
+    "AluminiumRail": dict(diffuseColor=(0.85, 0.86, 0.87), metallic=1.0, roughness=0.35, ior=1.5),
+    "Pegboard": dict(diffuseColor=(0.42, 0.43, 0.42), metallic=0.0, roughness=0.6, ior=1.5),
 }
 DENSITY = {"BareSteel": 7850.0, "PaintedSteel": 7850.0, "CastAluminium": 2700.0, "ZincPlated": 7850.0,
            "BlackOxide": 7850.0, "Nylon": 1140.0}
@@ -368,7 +374,133 @@ def write_table() -> Path:
         bind(mesh.GetPrim(), define_material(stage, f"/Table/Looks/{look}", look))
         bind(mesh.GetPrim(), steel, "physics")
         UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
+    # The top collides as the solid box it is: a triangle-mesh collider is a zero-thickness shell, and a
+    # 2 mm washer pushed 2 mm past its top face finds its shortest way out downwards and falls through.
+    UsdPhysics.MeshCollisionAPI.Apply(stage.GetPrimAtPath("/Table/Top")).CreateApproximationAttr(
+        UsdPhysics.Tokens.convexHull)
     set_semantic_class(root, "table")
+    stage.GetRootLayer().Save()
+    return path
+
+
+# ------------------------------------------------------------------------------------ background supports
+SUPPORT_LOOKS = {  # textured looks: texture tile (backgrounds.TEXTURES), roughness, metallic
+    "BeltRubber": ("conveyor_belt", 0.75, 0.0),
+    "BeechTop": ("workbench", 0.55, 0.0),
+    "ToteFloor": ("tote", 0.5, 0.0),
+}
+
+
+def write_textures() -> None:
+    import cv2
+
+    import backgrounds
+
+    (OUT / "textures").mkdir(parents=True, exist_ok=True)
+    for name, make in backgrounds.TEXTURES.items():
+        cv2.imwrite(str(OUT / "textures" / f"{name}.png"), backgrounds.srgb8(make())[..., ::-1])
+
+
+def define_textured_material(stage: Usd.Stage, path: str, look: str) -> UsdShade.Material:
+    """UsdPreviewSurface whose diffuse colour is a repeating sRGB texture read through the mesh's st."""
+    texture, roughness, metallic = SUPPORT_LOOKS[look]
+    mat = UsdShade.Material.Define(stage, path)
+    reader = UsdShade.Shader.Define(stage, f"{path}/StReader")
+    reader.CreateIdAttr("UsdPrimvarReader_float2")
+    reader.CreateInput("varname", Sdf.ValueTypeNames.String).Set("st")
+    tex = UsdShade.Shader.Define(stage, f"{path}/Texture")
+    tex.CreateIdAttr("UsdUVTexture")
+    tex.CreateInput("file", Sdf.ValueTypeNames.Asset).Set(f"./textures/{texture}.png")
+    tex.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(
+        reader.CreateOutput("result", Sdf.ValueTypeNames.Float2))
+    for wrap in ("wrapS", "wrapT"):
+        tex.CreateInput(wrap, Sdf.ValueTypeNames.Token).Set("repeat")
+    tex.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set("sRGB")
+    shader = UsdShade.Shader.Define(stage, f"{path}/PreviewSurface")
+    shader.CreateIdAttr("UsdPreviewSurface")
+    shader.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).ConnectToSource(
+        tex.CreateOutput("rgb", Sdf.ValueTypeNames.Float3))
+    shader.CreateInput("roughness", Sdf.ValueTypeNames.Float).Set(roughness)
+    shader.CreateInput("metallic", Sdf.ValueTypeNames.Float).Set(metallic)
+    shader.CreateInput("ior", Sdf.ValueTypeNames.Float).Set(1.5)
+    mat.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
+    return mat
+
+
+def _planar(data: mg.MeshData, tile: float) -> mg.MeshData:
+    """Texture coordinates projected from above at ``tile`` metres per repeat (the tops carry the texture)."""
+    from dataclasses import replace
+
+    return replace(data, uvs=data.points[:, :2] / tile)
+
+
+def _legs(height: float, x: float, y: float) -> list:
+    legs = []
+    for sx in (-1, 1):
+        for sy in (-1, 1):
+            legs += mg.box((sx * x, sy * y, height / 2), (0.05, 0.05, height))
+    return legs
+
+
+def support_parts(kind: str) -> dict[str, tuple[mg.MeshData, str, bool]]:
+    """Pieces of a background support: name -> (mesh, look, collides as its convex hull)."""
+    from backgrounds import TILE_M
+
+    top = 0.75
+    if kind == "conveyor_belt":  # a 500 mm belt over a slider bed, aluminium side rails 20 mm above it
+        return {
+            "Belt": (_planar(mg.build_mesh(mg.box((0, 0, top - 0.005), (1.2, 0.5, 0.01), segments=4)),
+                             TILE_M[kind]), "BeltRubber", True),
+            "RailLeft": (mg.build_mesh(mg.box((0, 0.265, top - 0.01), (1.2, 0.03, 0.06))), "AluminiumRail", True),
+            "RailRight": (mg.build_mesh(mg.box((0, -0.265, top - 0.01), (1.2, 0.03, 0.06))), "AluminiumRail", True),
+            "Frame": (mg.build_mesh(mg.box((0, 0, top - 0.04), (1.2, 0.5, 0.06)) + _legs(top - 0.07, 0.55, 0.2)),
+                      "Frame", False),
+        }
+    if kind == "workbench":  # a 40 mm beech top, a pegboard along the back
+        return {
+            "Top": (_planar(mg.build_mesh(mg.box((0, 0, top - 0.02), (1.2, 0.8, 0.04), segments=4)),
+                            TILE_M[kind]), "BeechTop", True),
+            "Pegboard": (mg.build_mesh(mg.box((0, 0.41, top + 0.2), (1.2, 0.02, 0.4))), "Pegboard", True),
+            "Frame": (mg.build_mesh(_legs(top - 0.04, 0.55, 0.35)), "Frame", False),
+        }
+    if kind == "tote":  # a 1.2 x 0.8 m tote, 6 mm floor and walls 80 mm high, on a stand
+        t, h, (L, W) = 0.006, 0.08, (1.2, 0.8)
+        walls = {"WallNorth": ((0, (W - t) / 2, top + h / 2 - t), (L, t, h + t)),
+                 "WallSouth": ((0, -(W - t) / 2, top + h / 2 - t), (L, t, h + t)),
+                 "WallEast": (((L - t) / 2, 0, top + h / 2 - t), (t, W - 2 * t, h + t)),
+                 "WallWest": ((-(L - t) / 2, 0, top + h / 2 - t), (t, W - 2 * t, h + t))}
+        pieces = {"Floor": (_planar(mg.build_mesh(mg.box((0, 0, top - t / 2), (L, W, t), segments=4)),
+                                    TILE_M[kind]), "ToteFloor", True)}
+        for name, (c, size) in walls.items():
+            pieces[name] = (_planar(mg.build_mesh(mg.box(c, size)), TILE_M[kind]), "ToteFloor", True)
+        pieces["Frame"] = (mg.build_mesh(_legs(top - t, 0.55, 0.35)), "Frame", False)
+        return pieces
+    raise ValueError(kind)
+
+
+def write_support(filename: str, root: str, kind: str) -> Path:
+    """A background support: textured top, colliders (solid pieces as convex hulls, see write_table)."""
+    path = OUT / filename
+    stage = new_stage(path, root)
+    root_prim = stage.GetPrimAtPath(f"/{root}")
+    Usd.ModelAPI(root_prim).SetKind(Kind.Tokens.component)
+    UsdGeom.Scope.Define(stage, f"/{root}/Looks")
+    physics = define_physics_material(stage, f"/{root}/Looks/RubberPhysics", "Rubber")
+    looks: dict[str, UsdShade.Material] = {}
+    for name, (data, look, hull) in support_parts(kind).items():
+        mesh = define_mesh(stage, f"/{root}/{name}", data)
+        if look not in looks:
+            mpath = f"/{root}/Looks/{look}"
+            if look in SUPPORT_LOOKS:
+                looks[look] = define_textured_material(stage, mpath, look)
+            else:
+                looks[look] = define_material(stage, mpath, look)
+        bind(mesh.GetPrim(), looks[look])
+        bind(mesh.GetPrim(), physics, "physics")
+        UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
+        if hull:
+            UsdPhysics.MeshCollisionAPI.Apply(mesh.GetPrim()).CreateApproximationAttr(UsdPhysics.Tokens.convexHull)
+    set_semantic_class(root_prim, kind)
     stage.GetRootLayer().Save()
     return path
 
@@ -397,19 +529,21 @@ def _reference(stage: Usd.Stage, path: str, filename: str, translate, rotate_z: 
     return xf.GetPrim()
 
 
-def write_cell() -> Path:
-    """The inspection cell: table, bin, the three parts on the table, studio lights and a camera."""
+def write_cell(filename: str = "inspection_cell.usda", support: str = "table.usda", with_bin: bool = True) -> Path:
+    """The inspection cell: table (or another support at /World/Table), bin, the three parts on the support,
+    studio lights and a camera."""
     from pxr import UsdLux
 
-    path = OUT / "inspection_cell.usda"
+    path = OUT / filename
     stage = new_stage(path, "World")
     Usd.ModelAPI(stage.GetPrimAtPath("/World")).SetKind(Kind.Tokens.assembly)
     scene = UsdPhysics.Scene.Define(stage, "/World/PhysicsScene")
     scene.CreateGravityDirectionAttr(Gf.Vec3f(0, 0, -1))
     scene.CreateGravityMagnitudeAttr(9.81)
     top = 0.75
-    _reference(stage, "/World/Table", "table.usda", (0, 0, 0))
-    _reference(stage, "/World/Bin", "bin.usda", (0.38, 0.18, top), 8.0)
+    _reference(stage, "/World/Table", support, (0, 0, 0))
+    if with_bin:
+        _reference(stage, "/World/Bin", "bin.usda", (0.38, 0.18, top), 8.0)
     parts = UsdGeom.Xform.Define(stage, "/World/Parts").GetPrim()
     Usd.ModelAPI(parts).SetKind(Kind.Tokens.group)
     _reference(stage, "/World/Parts/PipeSpool", "pipe_spool.usda", (-0.05, -0.16, top + 0.11), 4.0)
@@ -504,6 +638,12 @@ def main(out_dir: Path = HERE) -> None:
     write_table()
     write_bin()
     write_cell()
+    write_textures()
+    for filename, root, kind in (("conveyor_belt.usda", "ConveyorBelt", "conveyor_belt"),
+                                 ("workbench.usda", "Workbench", "workbench"), ("tote.usda", "Tote", "tote")):
+        write_support(filename, root, kind)
+        write_cell(filename.replace(".usda", "_cell.usda").replace("conveyor_belt", "conveyor"), filename,
+                   with_bin=False)
     write_hdris()
     print(f"wrote twins to {OUT}")
 

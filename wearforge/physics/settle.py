@@ -107,7 +107,9 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
             continue
         k = parts.index(part)
         if final[bodies[part.path]][up] < floor:  # fell through every collider: not in the scene any more
-            log.warning("%s fell through the colliders while settling; hidden in this frame", part.path)
+            log.warning("%s fell through the colliders while settling; hidden in this frame (a triangle-mesh "
+                        "collider is a zero-thickness shell: give a solid support a convexHull "
+                        "approximation, or lower randomizers.settle.dt)", part.path)
             updated.append(part.model_copy(update={"visible": False, "drop_pose": part.pose, "at_rest": False}))
             continue
         world = _transform(final[bodies[part.path]]) @ offset[part.path]
