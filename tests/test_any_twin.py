@@ -81,6 +81,8 @@ def test_unlabelled_cad_twin_renders_labels_instances_and_wear(cad, tmp_path):
     data["randomizers"] = {"wear": [{"parts": "class:nut", "resolution": 64,
                                      "layers": [{"type": "rust", "params": {"coverage": 0.6}}]}]}
     data["output"] = {"dir": str(tmp_path / "out"), "writers": ["basic", "coco", "yolo"]}
+    # a tiny render: every rust piece counts, visible or not (label honesty has its own tests)
+    data["labels"] = {"visibility": False, "min_instance_pixels": 1}
     result = generate(_recipe(data, tmp_path))
     import json
 
