@@ -183,13 +183,12 @@ def merge(
 def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
     """Check a recipe against its schema and its twin (the checks generate runs first); print what it will do."""
     from wearforge.stage import open_twin, read_scene
-    from wearforge.usd_checks import check_parts, check_twin
+    from wearforge.usd_checks import check_twin
 
     r = _load(recipe, list(set_ or []))
     stage = open_twin(r)
     check_twin(stage, str(r.usd_path()))  # what generate checks first
     scene = read_scene(r, stage)
-    check_parts([p.path for p in scene.parts], str(r.usd_path()))
     _print_part_report(r, stage, scene)
     _print_summary(r)
 

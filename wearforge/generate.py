@@ -242,13 +242,12 @@ class ShardRunner:
         from wearforge.stage import open_twin, read_scene
         from wearforge.writers import FileWriter
 
-        from wearforge.usd_checks import check_parts, check_twin
+        from wearforge.usd_checks import check_twin
 
         self.recipe, self.worker = recipe, worker
         self.stage = open_twin(recipe)
         check_twin(self.stage, str(recipe.usd_path()))  # the checks validate runs
         self.scene = read_scene(recipe, self.stage)
-        check_parts([p.path for p in self.scene.parts], str(recipe.usd_path()))
         self.renderer = StandaloneRenderer.for_recipe(recipe, self.stage)
         self.tally = refuse_empty_scene(recipe, self.scene, self.renderer.meshes)
         self.writers = make_writers(recipe, out, stream=stream)

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from pxr import Usd, UsdGeom, UsdLux, UsdShade
+from pxr import Usd, UsdGeom, UsdLux
 
 from wearforge.errors import InputError
 
@@ -19,15 +19,12 @@ _EXPECTED = {"vertex": "points", "varying": "points", "faceVarying": "face-verti
              "constant": None}
 
 
-def check_parts(part_paths: list[str], source: str) -> None:
-    """A twin without parts would give a dataset without labels."""
-    if not part_paths:
-        raise InputError("the twin has no parts: no prim carries a semantic class and scene.parts selects none",
-                         source=source, field="scene.parts")
-
-
 def check_twin(stage: Usd.Stage, source: str) -> None:
-    """Raise InputError for the first problem in the stage's units, transforms, meshes, lights and textures."""
+    """Raise InputError for the first problem in the stage's units, transforms, meshes and lights.
+
+    Material textures are not refused: a missing or unreadable one is a warning and the material's fallback
+    value (wearforge.twin_materials); dome textures, which light the whole scene, are checked here.
+    """
     mpu = UsdGeom.GetStageMetersPerUnit(stage)
     if not (math.isfinite(mpu) and mpu > 0):
         raise InputError(f"metersPerUnit is {mpu}; it must be a positive number (1 = metres, 0.01 = cm)",
@@ -40,8 +37,6 @@ def check_twin(stage: Usd.Stage, source: str) -> None:
             check_mesh(UsdGeom.Mesh(prim), source)
         elif prim.IsA(UsdGeom.Gprim):
             _check_extent_attrs(prim, source)
-        elif prim.IsA(UsdShade.Shader):
-            _check_texture(UsdShade.Shader(prim), source)
         if prim.HasAPI(UsdLux.LightAPI) or prim.IsA(UsdLux.BoundableLightBase) or prim.IsA(UsdLux.NonboundableLightBase):
             _check_light(prim, source)
 
@@ -116,24 +111,12 @@ def _check_extent_attrs(prim: Usd.Prim, source: str) -> None:
                 raise InputError(f"{prim.GetPath()}: {name} is {v}; it must be a positive number", source=source)
 
 
-def _check_texture(shader: UsdShade.Shader, source: str) -> None:
-    """A texture the renderer would load must exist and decode."""
-    if shader.GetIdAttr().Get() != "UsdUVTexture":
-        return
-    inp = shader.GetInput("file")
-    _check_image(inp.Get() if inp else None, str(shader.GetPath()), source)
-
-
 def _check_image(asset, owner: str, source: str) -> None:
     if asset is None or not (asset.resolvedPath or asset.path):
         return
     path = Path(asset.resolvedPath or asset.path)
     if not asset.resolvedPath or not path.is_file():
         raise InputError(f"texture {asset.path!r} of {owner} is not found", source=source)
-    import cv2
-
-    if cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
-        raise InputError(f"texture {path} of {owner} cannot be decoded", source=source)
 
 
 def _check_light(prim: Usd.Prim, source: str) -> None:
