@@ -211,7 +211,7 @@ class ShardRunner:
         self.scene = read_scene(recipe, self.stage)
         self.renderer = StandaloneRenderer(self.stage, variant=recipe.render.variant,
                                            max_depth=recipe.render.max_depth, exposure=recipe.render.exposure,
-                                           denoise=recipe.render.denoise)
+                                           denoise=recipe.render.denoise, overlap=recipe.render.overlap_wear)
         self.tally = refuse_empty_scene(recipe, self.scene, self.renderer.meshes)
         self.writers = make_writers(recipe, out, stream=stream)
         self.files = {w.name: w for w in self.writers if isinstance(w, FileWriter)}
@@ -223,19 +223,21 @@ class ShardRunner:
 
     def run(self, job: ShardJob, on_frame: Callable[[int], None] | None = None) -> dict[str, float]:
         """Render the job's frames, hand them to the writers that lack them, commit the shard; returns timings."""
-        from wearforge.scenario import sample_frame
         from wearforge.writers import to_annotator_layout
 
         totals: dict[str, float] = {}
         before = self.tally.counts()
-        for i in job.frames:
+        upcoming = None
+        for n, i in enumerate(job.frames):
             try:
-                spec = sample_frame(self.recipe, self.recipe.seed, i, self.scene)
-                if self.recipe.randomizers.settle is not None:
-                    from wearforge.physics.settle import settle_frame
-
-                    spec = settle_frame(self.stage, spec, self.recipe.randomizers.settle)
-                data = self.renderer.render(spec)
+                spec = upcoming if upcoming is not None else self._spec(i)
+                upcoming = None
+                if self.renderer.lookahead is not None and n + 1 < len(job.frames):
+                    try:  # the next frame's wear grows while this one renders
+                        upcoming = self._spec(job.frames[n + 1])
+                    except Exception:  # noqa: BLE001 - raised again, naming its own frame, when that frame comes
+                        upcoming = None
+                data = self.renderer.render(spec, upcoming)
                 for key, value in data.pop("timing").items():
                     totals[key] = totals.get(key, 0.0) + value
                 t0 = time.perf_counter()
@@ -265,9 +267,23 @@ class ShardRunner:
         totals.update({k: v - before[k] for k, v in self.tally.counts().items()})
         return totals
 
+    def _spec(self, index: int):
+        """Frame ``index``'s FrameSpec (settled when the recipe asks for it)."""
+        from wearforge.scenario import sample_frame
+
+        spec = sample_frame(self.recipe, self.recipe.seed, index, self.scene)
+        if self.recipe.randomizers.settle is not None:
+            from wearforge.physics.settle import settle_frame
+
+            if self.renderer.lookahead is not None:
+                self.renderer.lookahead.wait()  # settling runs Warp too: one thread at a time
+            spec = settle_frame(self.stage, spec, self.recipe.randomizers.settle)
+        return spec
+
     def close(self) -> None:
         from wearforge.writers import FileWriter
 
+        self.renderer.close()
         try:
             for writer in self.writers:
                 writer.close() if isinstance(writer, FileWriter) else writer.on_final_frame()

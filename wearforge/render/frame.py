@@ -9,6 +9,7 @@ from pxr import Usd
 from wearforge.framespec import FrameSpec
 from wearforge.render.annotations import LabelSpace, annotate, annotate_defects
 from wearforge.render.mitsuba_backend import MitsubaBackend
+from wearforge.render.overlap import WearLookahead
 from wearforge.twin_reader import assign_parts, read_frame_state, read_geometry
 from wearforge.wear.twin_stacks import WearTextures
 from wearforge.render.mitsuba_backend import LabelBuffers
@@ -21,7 +22,7 @@ class StandaloneRenderer:
     """Owns the stage's session layer and a Mitsuba scene for the whole run."""
 
     def __init__(self, stage: Usd.Stage, variant: str = "auto", max_depth: int = 6, exposure: float = 0.0,
-                 denoise: bool = False):
+                 denoise: bool = False, overlap: bool = False):
         self.stage = stage
         self.exposure = exposure
         self.meshes = read_geometry(stage)
@@ -30,6 +31,8 @@ class StandaloneRenderer:
         self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth, denoise=denoise)
         # shares the mesh list with the backend: a UV fallback replaces entries for both
         self.wear = WearTextures(self.meshes, up_vector(stage))
+        # render(spec, next_spec) grows next_spec's wear while this frame renders
+        self.lookahead = WearLookahead(self.wear) if overlap else None
 
     @property
     def variant(self) -> str:
@@ -43,17 +46,23 @@ class StandaloneRenderer:
             assign_parts(self.meshes, parts)
             self.labels = LabelSpace(self.meshes)
 
-    def render(self, spec: FrameSpec) -> dict:
-        """Annotator payloads for one frame, plus 'frame_spec' and 'timing'."""
+    def render(self, spec: FrameSpec, next_spec: FrameSpec | None = None) -> dict:
+        """Annotator payloads for one frame, plus 'frame_spec' and 'timing'.
+
+        With ``overlap`` and a ``next_spec``, that frame's wear grows while this one renders.
+        """
         t0 = time.perf_counter()
         self._adopt_parts(spec)
+        ahead = self._state_of(next_spec) if self.lookahead is not None and next_spec is not None else None
         apply_frame(self.stage, spec)
         res = (int(spec.render.resolution[0]), int(spec.render.resolution[1]))
         state = read_frame_state(self.stage, self.meshes, spec.camera.path)
         tw = time.perf_counter()
-        stacks, geometry_changed = self.wear.stacks(spec, state)
+        stacks, geometry_changed = self._stacks(spec, state)
         tw = time.perf_counter() - tw
         self.backend.prepare(state, res, stacks, rebuild=geometry_changed)
+        if ahead is not None:
+            self.lookahead.submit(next_spec, ahead)
         t1 = time.perf_counter()
         linear = self.backend.render_beauty(spec.render.spp, spec.render.seed)
         t2 = time.perf_counter()
@@ -76,3 +85,17 @@ class StandaloneRenderer:
         t3 = time.perf_counter()
         data["timing"] = {"prepare": t1 - t0 - tw, "wear": tw, "render": t2 - t1, "annotate": t3 - t2}
         return data
+
+    def _state_of(self, spec: FrameSpec):
+        """The FrameState of ``spec``, read before the stage gets the current frame back."""
+        apply_frame(self.stage, spec)
+        return read_frame_state(self.stage, self.meshes, spec.camera.path)
+
+    def _stacks(self, spec: FrameSpec, state):
+        ready = self.lookahead.take(spec) if self.lookahead is not None else None
+        return ready if ready is not None else self.wear.stacks(spec, state)
+
+    def close(self) -> None:
+        """Stop the background wear thread (if any)."""
+        if self.lookahead is not None:
+            self.lookahead.close()

@@ -61,6 +61,14 @@ class WearTextures:
                                     occlusion_resolution=self.occlusion_resolution)
         return self._bakes[key]
 
+    def ready_for(self, spec: FrameSpec) -> bool:
+        """Whether ``stacks(spec, ...)`` leaves the mesh list as it is: same parts as the last frame, UVs checked."""
+        if {p.path: p.semantic_class for p in spec.parts} != self._parts:
+            return False
+        return all(index in self._checked for part in spec.parts
+                   if part.visible and part.wear is not None and (part.wear.layers or part.material.finish)
+                   for index in self.meshes_of(part.path))
+
     def stacks(self, spec: FrameSpec, state: FrameState) -> tuple[dict[int, WearStack], bool]:
         """Stacks for every mesh of every part with wear layers; also whether geometry changed."""
         out: dict[int, WearStack] = {}
