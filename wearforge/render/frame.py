@@ -9,8 +9,10 @@ from pxr import Usd
 from wearforge.framespec import FrameSpec
 from wearforge.render.annotations import LabelSpace, annotate, annotate_defects
 from wearforge.render.mitsuba_backend import MitsubaBackend
+from wearforge.render.device_textures import zero_copy_usable
 from wearforge.render.overlap import WearLookahead
 from wearforge.twin_reader import assign_parts, read_frame_state, read_geometry
+from wearforge.wear.bake import device as wear_device
 from wearforge.wear.twin_stacks import WearTextures
 from wearforge.render.mitsuba_backend import LabelBuffers
 from wearforge.sensor import apply_sensor, distortion_maps, remap
@@ -30,7 +32,8 @@ class StandaloneRenderer:
         self._parts: dict[str, str] | None = None
         self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth, denoise=denoise)
         # shares the mesh list with the backend: a UV fallback replaces entries for both
-        self.wear = WearTextures(self.meshes, up_vector(stage))
+        self.wear = WearTextures(self.meshes, up_vector(stage),
+                                 device_maps=zero_copy_usable(self.backend.variant, wear_device()))
         # render(spec, next_spec) grows next_spec's wear while this frame renders
         self.lookahead = WearLookahead(self.wear) if overlap else None
 

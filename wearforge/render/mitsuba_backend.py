@@ -17,6 +17,7 @@ import numpy as np
 
 from wearforge.color import srgb_to_linear
 from wearforge.twin_reader import CameraState, FrameState, LightState, MaterialState, MeshGeometry, Texture
+from wearforge.render.device_textures import stack_tensors
 from wearforge.render.variant import choose_variant
 
 log = logging.getLogger("wearforge.render")
@@ -258,12 +259,11 @@ class MitsubaBackend:
             prefix = f"{geo.key}.bsdf." + ("nested_bsdf." if mat.opacity < 1.0 else "")
             stack = stacks.get(i)
             if stack is not None:
-                tensor = mi.TensorXf
-                p[prefix + "normalmap.data"] = tensor(np.ascontiguousarray(stack.normal, np.float32))
+                data = stack_tensors(mi, stack)  # from the device where the stack has Warp maps (DLPack)
+                p[prefix + "normalmap.data"] = data.pop("normal")
                 prefix += "nested_bsdf."
-                p[prefix + "base_color.data"] = tensor(np.ascontiguousarray(stack.base_color, np.float32))
-                p[prefix + "roughness.data"] = tensor(np.ascontiguousarray(np.maximum(stack.roughness, 0.02)[..., None]))
-                p[prefix + "metallic.data"] = tensor(np.ascontiguousarray(stack.metallic[..., None], np.float32))
+                for name, tensor in data.items():
+                    p[prefix + f"{name}.data"] = tensor
                 changed = True
                 put(prefix + "eta", max(float(mat.ior), 1.0001), float)
                 put(prefix + "clearcoat.value", mat.clearcoat, float)

@@ -22,8 +22,9 @@ class WearTextures:
     """Owns the bakes of one twin's meshes and builds this frame's stacks."""
 
     def __init__(self, meshes: list[MeshGeometry], up: np.ndarray, occlusion_resolution: int = 256,
-                 keep_device: bool = False):
+                 keep_device: bool = False, device_maps: bool = False):
         self.keep_device = keep_device
+        self.device_maps = device_maps
         self.meshes = meshes
         self.up = np.asarray(up, float)
         self.occlusion_resolution = occlusion_resolution
@@ -106,7 +107,8 @@ class WearTextures:
                 size = stack_resolution(part.wear.resolution, part.wear.texels_per_pixel, self.meshes[index],
                                         state.matrices[index], state.camera, spec.render.resolution)
                 out[index] = build_stack(self.bake_of(index, size), clean, layers, up_object,
-                                         keep_device=self.keep_device, focus=focus, meters_per_unit=meters_per_unit,
+                                         keep_device=self.keep_device, device_maps=self.device_maps,
+                                         focus=focus, meters_per_unit=meters_per_unit,
                                          finish_seed=((part.material.finish_seed or 0) + 7919 * k) & 0x7FFFFFFF)
         return out, changed
 
