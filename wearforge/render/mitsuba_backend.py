@@ -90,9 +90,8 @@ class MitsubaBackend:
     def _build(self, state: FrameState, resolution: tuple[int, int], stacks: dict) -> None:
         mi = self.mi
         t0 = time.perf_counter()
+        # the denoiser's guides come from a pass of their own (render.denoise.guides)
         integrator = {"type": "path", "max_depth": self.max_depth, "hide_emitters": False}
-        if self.denoise:  # the denoiser's guides, averaged over the same samples as the radiance
-            integrator = {"type": "aov", "aovs": "albedo:albedo,nn:sh_normal", "radiance": integrator}
         scene: dict = {"type": "scene", "integrator": integrator}
         for i, (geo, mat) in enumerate(zip(self.meshes, state.materials)):
             scene[geo.key] = self._mesh(geo, mat, state.matrices[i], state.visible[i], stacks.get(i))
@@ -328,10 +327,10 @@ class MitsubaBackend:
     def render_beauty(self, spp: int, seed: int) -> np.ndarray:
         """Linear RGB radiance (H, W, 3) float32 (denoised when the backend was built with ``denoise``)."""
         img = np.asarray(self.mi.render(self._scene, spp=int(spp), seed=int(seed)), dtype=np.float32)
-        if self.denoise:  # channels: radiance RGB, albedo RGB, shading normal XYZ
-            from wearforge.render.denoise import denoise
+        if self.denoise:
+            from wearforge.render.denoise import denoise, guides
 
-            return denoise(img[..., :3], img[..., 3:6], img[..., 6:9])
+            return denoise(img[..., :3], *guides(self.mi, self._scene, spp, seed))
         return img[..., :3]
 
     def label_pass(self, resolution: tuple[int, int]) -> LabelBuffers:
