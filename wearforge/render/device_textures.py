@@ -4,8 +4,9 @@ Warp arrays export DLPack and Dr.Jit tensors import it without copying, on the G
 Mitsuba ``cuda_*``) as on the CPU (Warp on ``cpu``, Mitsuba ``llvm_*``): the stack's maps become
 Mitsuba's texture data where the kernels left them. The values are the very floats the host path
 would upload (roughness gets the same floor, applied by Dr.Jit on the device), so both paths render
-the same bytes; the host path remains for other pairings (e.g. Warp on the CPU with Mitsuba on CUDA,
-or the scalar variant, which has no tensors to share memory with).
+the same bytes. On CUDA no stream hand-over is needed: ``build_stack`` downloads the label maps before it
+returns, which waits for every Warp kernel of the stack. The host path remains for other pairings
+(e.g. Warp on the CPU with Mitsuba on CUDA, or the scalar variant, which has no tensors to share memory with).
 """
 
 from __future__ import annotations
