@@ -211,11 +211,15 @@ class ShardRunner:
         self.scene = read_scene(recipe, self.stage)
         self.renderer = StandaloneRenderer(self.stage, variant=recipe.render.variant,
                                            max_depth=recipe.render.max_depth, exposure=recipe.render.exposure,
-                                           denoise=recipe.render.denoise, overlap=recipe.render.overlap_wear)
+                                           denoise=recipe.render.denoise)
         self.tally = refuse_empty_scene(recipe, self.scene, self.renderer.meshes)
         self.writers = make_writers(recipe, out, stream=stream)
         self.files = {w.name: w for w in self.writers if isinstance(w, FileWriter)}
         self.live = [w for w in self.writers if not isinstance(w, FileWriter)]
+        if recipe.render.overlap_wear:  # the next frame's wear grows while this one renders
+            from wearforge.render.overlap import WearLookahead
+
+            self.renderer.lookahead = WearLookahead(self.renderer.wear)
 
     @property
     def variant(self) -> str:
@@ -283,7 +287,8 @@ class ShardRunner:
     def close(self) -> None:
         from wearforge.writers import FileWriter
 
-        self.renderer.close()
+        if self.renderer.lookahead is not None:
+            self.renderer.lookahead.close()
         try:
             for writer in self.writers:
                 writer.close() if isinstance(writer, FileWriter) else writer.on_final_frame()

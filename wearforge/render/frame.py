@@ -10,7 +10,7 @@ from wearforge.framespec import FrameSpec
 from wearforge.render.annotations import LabelSpace, annotate, annotate_defects
 from wearforge.render.mitsuba_backend import MitsubaBackend
 from wearforge.render.device_textures import zero_copy_usable
-from wearforge.render.overlap import WearLookahead
+from wearforge.render.overlap import WearLookahead, state_ahead
 from wearforge.twin_reader import assign_parts, read_frame_state, read_geometry
 from wearforge.wear.bake import device as wear_device
 from wearforge.wear.twin_stacks import WearTextures
@@ -23,8 +23,11 @@ from wearforge.transforms import up_vector
 class StandaloneRenderer:
     """Owns the stage's session layer and a Mitsuba scene for the whole run."""
 
+    # set to a WearLookahead: render(spec, next_spec) grows next_spec's wear while this frame renders
+    lookahead: WearLookahead | None = None
+
     def __init__(self, stage: Usd.Stage, variant: str = "auto", max_depth: int = 6, exposure: float = 0.0,
-                 denoise: bool = False, overlap: bool = False):
+                 denoise: bool = False):
         self.stage = stage
         self.exposure = exposure
         self.meshes = read_geometry(stage)
@@ -34,8 +37,6 @@ class StandaloneRenderer:
         # shares the mesh list with the backend: a UV fallback replaces entries for both
         self.wear = WearTextures(self.meshes, up_vector(stage),
                                  device_maps=zero_copy_usable(self.backend.variant, wear_device()))
-        # render(spec, next_spec) grows next_spec's wear while this frame renders
-        self.lookahead = WearLookahead(self.wear) if overlap else None
 
     @property
     def variant(self) -> str:
@@ -52,16 +53,16 @@ class StandaloneRenderer:
     def render(self, spec: FrameSpec, next_spec: FrameSpec | None = None) -> dict:
         """Annotator payloads for one frame, plus 'frame_spec' and 'timing'.
 
-        With ``overlap`` and a ``next_spec``, that frame's wear grows while this one renders.
+        With a ``lookahead`` and a ``next_spec``, that frame's wear grows while this one renders.
         """
         t0 = time.perf_counter()
         self._adopt_parts(spec)
-        ahead = self._state_of(next_spec) if self.lookahead is not None and next_spec is not None else None
+        ahead = state_ahead(self.stage, self.meshes, next_spec) if self.lookahead and next_spec else None
         apply_frame(self.stage, spec)
         res = (int(spec.render.resolution[0]), int(spec.render.resolution[1]))
         state = read_frame_state(self.stage, self.meshes, spec.camera.path)
         tw = time.perf_counter()
-        stacks, geometry_changed = self._stacks(spec, state)
+        stacks, geometry_changed = (self.lookahead or self.wear).stacks(spec, state)
         tw = time.perf_counter() - tw
         self.backend.prepare(state, res, stacks, rebuild=geometry_changed)
         if ahead is not None:
@@ -88,17 +89,3 @@ class StandaloneRenderer:
         t3 = time.perf_counter()
         data["timing"] = {"prepare": t1 - t0 - tw, "wear": tw, "render": t2 - t1, "annotate": t3 - t2}
         return data
-
-    def _state_of(self, spec: FrameSpec):
-        """The FrameState of ``spec``, read before the stage gets the current frame back."""
-        apply_frame(self.stage, spec)
-        return read_frame_state(self.stage, self.meshes, spec.camera.path)
-
-    def _stacks(self, spec: FrameSpec, state):
-        ready = self.lookahead.take(spec) if self.lookahead is not None else None
-        return ready if ready is not None else self.wear.stacks(spec, state)
-
-    def close(self) -> None:
-        """Stop the background wear thread (if any)."""
-        if self.lookahead is not None:
-            self.lookahead.close()

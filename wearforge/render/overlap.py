@@ -17,9 +17,18 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from pxr import Usd
+
 from wearforge.framespec import FrameSpec
-from wearforge.twin_reader import FrameState
+from wearforge.stage import apply_frame
+from wearforge.twin_reader import FrameState, MeshGeometry, read_frame_state
 from wearforge.wear.twin_stacks import WearTextures
+
+
+def state_ahead(stage: Usd.Stage, meshes: list[MeshGeometry], spec: FrameSpec) -> FrameState:
+    """The FrameState of ``spec`` (the next frame), read before the renderer applies the current frame again."""
+    apply_frame(stage, spec)
+    return read_frame_state(stage, meshes, spec.camera.path)
 
 
 class WearLookahead:
@@ -37,6 +46,11 @@ class WearLookahead:
             return False
         self._pending = (spec, self._pool.submit(self.wear.stacks, spec, state))
         return True
+
+    def stacks(self, spec: FrameSpec, state: FrameState) -> tuple[dict, bool]:
+        """As ``WearTextures.stacks``: the ones grown ahead for ``spec`` when there are, else built now."""
+        ready = self.take(spec)
+        return ready if ready is not None else self.wear.stacks(spec, state)
 
     def take(self, spec: FrameSpec) -> tuple[dict, bool] | None:
         """The stacks grown for ``spec`` (re-raising the job's error), or None if the job was for another frame."""
