@@ -28,6 +28,29 @@ def test_denoised_frames_are_closer_to_the_reference_and_labels_do_not_change(wr
     assert np.array_equal(noisy["bounding_box_2d_tight"]["data"], clean["bounding_box_2d_tight"]["data"])
 
 
+def test_the_guide_pass_equals_an_aov_integrator_wrapped_around_the_path_tracer(write_recipe, cell_recipe,
+                                                                               monkeypatch):
+    """The guides' own pass changes no pixel: the denoiser gets what the wrapped integrator gave it."""
+    from wearforge.render import denoise as module
+
+    recipe = load_recipe(write_recipe({**cell_recipe, "render": {"resolution": [48, 36], "spp": 4}}))
+    stage = open_twin(recipe)
+    spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
+    renderer = StandaloneRenderer(stage, denoise=True)
+    seen = []
+    monkeypatch.setattr(module, "denoise", lambda radiance, albedo, normal: seen.append((radiance, albedo, normal))
+                        or radiance)
+    renderer.render(spec)
+    backend = renderer.backend
+    mi = backend.mi
+    wrapped = mi.load_dict({"type": "aov", "aovs": module.GUIDE_AOVS, "radiance": {
+        "type": "path", "max_depth": backend.max_depth, "hide_emitters": False}})
+    img = np.asarray(mi.render(backend._scene, integrator=wrapped, spp=spec.render.spp, seed=spec.render.seed))
+    (radiance, albedo, normal), = seen
+    assert np.array_equal(radiance, img[..., :3]) and np.array_equal(albedo, img[..., 3:6])
+    assert np.array_equal(normal, img[..., 6:9]) and albedo.any() and normal.any()
+
+
 def test_denoise_without_pyoidn_is_one_message(monkeypatch):
     from wearforge.render.denoise import require_oidn
 

@@ -255,10 +255,10 @@ def test_a_failing_frame_names_itself_and_keeps_the_committed_shards(tmp_path, m
 
     real = StandaloneRenderer.render
 
-    def render(self, spec):
+    def render(self, spec, *ahead):
         if spec.index == 3:
             raise RuntimeError("out of device memory")
-        return real(self, spec)
+        return real(self, spec, *ahead)
 
     monkeypatch.setattr(StandaloneRenderer, "render", render)
     data = tiny(tmp_path / "out", frames=4)

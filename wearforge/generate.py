@@ -253,6 +253,10 @@ class ShardRunner:
         self.writers = make_writers(recipe, out, stream=stream)
         self.files = {w.name: w for w in self.writers if isinstance(w, FileWriter)}
         self.live = [w for w in self.writers if not isinstance(w, FileWriter)]
+        if recipe.render.overlap_wear:  # the next frame's wear grows while this one renders
+            from wearforge.render.overlap import WearLookahead
+
+            self.renderer.lookahead = WearLookahead(self.renderer.wear)
 
     @property
     def variant(self) -> str:
@@ -264,23 +268,25 @@ class ShardRunner:
 
         ``stop()`` true before a frame: commit the frames done so far and raise KeyboardInterrupt.
         """
-        from wearforge.scenario import sample_frame
         from wearforge.writers import to_annotator_layout
 
         totals: dict[str, float] = {}
         before = self.tally.counts()
-        for i in job.frames:
+        upcoming = None
+        for n, i in enumerate(job.frames):
             if stop is not None and stop():
                 for writer in self.files.values():
                     writer.commit()  # what is written stays committed: a rerun resumes after it
                 raise KeyboardInterrupt
             try:
-                spec = sample_frame(self.recipe, self.recipe.seed, i, self.scene)
-                if self.recipe.randomizers.settle is not None:
-                    from wearforge.physics.settle import settle_frame
-
-                    spec = settle_frame(self.stage, spec, self.recipe.randomizers.settle)
-                data = self.renderer.render(spec)
+                spec = upcoming if upcoming is not None else self._spec(i)
+                upcoming = None
+                if self.renderer.lookahead is not None and n + 1 < len(job.frames):
+                    try:  # the next frame's wear grows while this one renders
+                        upcoming = self._spec(job.frames[n + 1])
+                    except Exception:  # noqa: BLE001 - raised again, naming its own frame, when that frame comes
+                        upcoming = None
+                data = self.renderer.render(spec, upcoming)
                 for key, value in data.pop("timing").items():
                     totals[key] = totals.get(key, 0.0) + value
                 t0 = time.perf_counter()
@@ -310,9 +316,24 @@ class ShardRunner:
         totals.update({k: v - before[k] for k, v in self.tally.counts().items()})
         return totals
 
+    def _spec(self, index: int):
+        """Frame ``index``'s FrameSpec (settled when the recipe asks for it)."""
+        from wearforge.scenario import sample_frame
+
+        spec = sample_frame(self.recipe, self.recipe.seed, index, self.scene)
+        if self.recipe.randomizers.settle is not None:
+            from wearforge.physics.settle import settle_frame
+
+            if self.renderer.lookahead is not None:
+                self.renderer.lookahead.wait()  # settling runs Warp too: one thread at a time
+            spec = settle_frame(self.stage, spec, self.recipe.randomizers.settle)
+        return spec
+
     def close(self) -> None:
         from wearforge.writers import FileWriter
 
+        if self.renderer.lookahead is not None:
+            self.renderer.lookahead.close()
         try:
             for writer in self.writers:
                 writer.close() if isinstance(writer, FileWriter) else writer.on_final_frame()

@@ -500,6 +500,9 @@ class RenderConfig(_Model):
     denoise: bool = Field(default=False, description="Denoise the RGB with Intel Open Image Denoise (pyoidn), guided "
                                                      "by albedo and normal AOVs: fewer spp for the same quality "
                                                      "(see docs/benchmarks.md). Labels are unaffected.")
+    overlap_wear: bool = Field(default=True, description="Grow the next frame's wear textures on a background thread "
+                                                         "while the current frame renders. The dataset's bytes are "
+                                                         "the same either way; off runs one step after the other.")
 
     @field_validator("resolution")
     @classmethod
@@ -695,7 +698,9 @@ class Recipe(_Model):
 
         # targets decide which extra frames get rendered, never what frame i is; no focus = as before
         skip = {"frames", "output", "name", "targets"} | ({"focus"} if self.focus is None else set())
-        body = self.model_dump_json(exclude=skip)
+        exclude: dict = {name: True for name in skip}
+        exclude["render"] = {"overlap_wear"}  # how fast, never what: same bytes either way
+        body = self.model_dump_json(exclude=exclude)
         return hashlib.sha1(body.encode()).hexdigest()[:16]
 
     def usd_path(self) -> Path:

@@ -19,6 +19,24 @@ def require_oidn():
     return pyoidn
 
 
+GUIDE_AOVS = "albedo:albedo,nn:sh_normal"
+_guide_integrators: dict[str, object] = {}  # per Mitsuba variant
+
+
+def guides(mi, scene, spp: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Albedo and shading normal (H, W, 3 each) at the first hit, from a pass of their own.
+
+    Same sensor, samples and seed as the beauty pass, so the guides equal those of an ``aov`` integrator
+    wrapped around the path tracer (``tests/test_denoise.py``), without that wrapper's cost: the path
+    tracer alone renders about twice as fast, and first hits are cheap (docs/benchmarks.md).
+    """
+    integrator = _guide_integrators.get(mi.variant())
+    if integrator is None:
+        integrator = _guide_integrators[mi.variant()] = mi.load_dict({"type": "aov", "aovs": GUIDE_AOVS})
+    img = np.asarray(mi.render(scene, integrator=integrator, spp=int(spp), seed=int(seed)), dtype=np.float32)
+    return img[..., 0:3], img[..., 3:6]
+
+
 def denoise(radiance: np.ndarray, albedo: np.ndarray, normal: np.ndarray) -> np.ndarray:
     """Denoised linear radiance (H, W, 3) float32 from noisy radiance and its (noisy) albedo and normals."""
     pyoidn = require_oidn()

@@ -13,7 +13,10 @@ from wearforge.classmap import ClassMap
 from wearforge.render.annotations import DefectLabelOptions, LabelSpace, annotate, annotate_defects
 from wearforge.render.visibility import visible_change
 from wearforge.render.mitsuba_backend import MitsubaBackend
+from wearforge.render.device_textures import zero_copy_usable
+from wearforge.render.overlap import WearLookahead, state_ahead
 from wearforge.twin_reader import assign_parts, read_frame_state, read_geometry
+from wearforge.wear.bake import device as wear_device
 from wearforge.wear.twin_stacks import WearTextures
 from wearforge.render.mitsuba_backend import LabelBuffers
 from wearforge.sensor import apply_sensor, distortion_maps, remap
@@ -23,6 +26,9 @@ from wearforge.transforms import up_vector
 
 class StandaloneRenderer:
     """Owns the stage's session layer and a Mitsuba scene for the whole run."""
+
+    # set to a WearLookahead: render(spec, next_spec) grows next_spec's wear while this frame renders
+    lookahead: WearLookahead | None = None
 
     def __init__(self, stage: Usd.Stage, variant: str = "auto", max_depth: int = 6, exposure: float = 0.0,
                  labels=None, classes: list[str] | None = None, defect_types: list[str] | None = None,
@@ -41,7 +47,8 @@ class StandaloneRenderer:
         self._parts: dict[str, str] | None = None
         self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth, denoise=denoise)
         # shares the mesh list with the backend: a UV fallback replaces entries for both
-        self.wear = WearTextures(self.meshes, up_vector(stage))
+        self.wear = WearTextures(self.meshes, up_vector(stage),
+                                 device_maps=zero_copy_usable(self.backend.variant, wear_device()))
 
     @classmethod
     def for_recipe(cls, recipe, stage: Usd.Stage) -> "StandaloneRenderer":
@@ -68,17 +75,23 @@ class StandaloneRenderer:
             assign_parts(self.meshes, parts)
             self.labels = self._label_space()
 
-    def render(self, spec: FrameSpec) -> dict:
-        """Annotator payloads for one frame, plus 'frame_spec' and 'timing'."""
+    def render(self, spec: FrameSpec, next_spec: FrameSpec | None = None) -> dict:
+        """Annotator payloads for one frame, plus 'frame_spec' and 'timing'.
+
+        With a ``lookahead`` and a ``next_spec``, that frame's wear grows while this one renders.
+        """
         t0 = time.perf_counter()
         self._adopt_parts(spec)
+        ahead = state_ahead(self.stage, self.meshes, next_spec) if self.lookahead and next_spec else None
         apply_frame(self.stage, spec)
         res = (int(spec.render.resolution[0]), int(spec.render.resolution[1]))
         state = read_frame_state(self.stage, self.meshes, spec.camera.path)
         tw = time.perf_counter()
-        stacks, geometry_changed = self.wear.stacks(spec, state)
+        stacks, geometry_changed = (self.lookahead or self.wear).stacks(spec, state)
         tw = time.perf_counter() - tw
         self.backend.prepare(state, res, stacks, rebuild=geometry_changed)
+        if ahead is not None:
+            self.lookahead.submit(next_spec, ahead)
         t1 = time.perf_counter()
         linear = self.backend.render_beauty(spec.render.spp, spec.render.seed)
         t2 = time.perf_counter()

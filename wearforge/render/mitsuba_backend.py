@@ -19,6 +19,7 @@ import numpy as np
 
 from wearforge.color import srgb_to_linear
 from wearforge.twin_reader import CameraState, FrameState, LightState, MaterialState, MeshGeometry, Texture
+from wearforge.render.device_textures import stack_tensors
 from wearforge.render.variant import choose_variant
 
 log = logging.getLogger("wearforge.render")
@@ -91,9 +92,8 @@ class MitsubaBackend:
     def _build(self, state: FrameState, resolution: tuple[int, int], stacks: dict) -> None:
         mi = self.mi
         t0 = time.perf_counter()
+        # the denoiser's guides come from a pass of their own (render.denoise.guides)
         integrator = {"type": "path", "max_depth": self.max_depth, "hide_emitters": False}
-        if self.denoise:  # the denoiser's guides, averaged over the same samples as the radiance
-            integrator = {"type": "aov", "aovs": "albedo:albedo,nn:sh_normal", "radiance": integrator}
         scene: dict = {"type": "scene", "integrator": integrator}
         for i, (geo, mat) in enumerate(zip(self.meshes, state.materials)):
             scene[geo.key] = self._mesh(geo, mat, state.matrices[i], state.visible[i], stacks.get(i))
@@ -260,12 +260,11 @@ class MitsubaBackend:
             prefix = f"{geo.key}.bsdf." + ("nested_bsdf." if mat.opacity < 1.0 else "")
             stack = stacks.get(i)
             if stack is not None:
-                tensor = mi.TensorXf
-                p[prefix + "normalmap.data"] = tensor(np.ascontiguousarray(stack.normal, np.float32))
+                data = stack_tensors(mi, stack)  # from the device where the stack has Warp maps (DLPack)
+                p[prefix + "normalmap.data"] = data.pop("normal")
                 prefix += "nested_bsdf."
-                p[prefix + "base_color.data"] = tensor(np.ascontiguousarray(stack.base_color, np.float32))
-                p[prefix + "roughness.data"] = tensor(np.ascontiguousarray(np.maximum(stack.roughness, 0.02)[..., None]))
-                p[prefix + "metallic.data"] = tensor(np.ascontiguousarray(stack.metallic[..., None], np.float32))
+                for name, tensor in data.items():
+                    p[prefix + f"{name}.data"] = tensor
                 changed = True
                 put(prefix + "eta", max(float(mat.ior), 1.0001), float)
                 put(prefix + "clearcoat.value", mat.clearcoat, float)
@@ -340,10 +339,10 @@ class MitsubaBackend:
     def render_beauty(self, spp: int, seed: int) -> np.ndarray:
         """Linear RGB radiance (H, W, 3) float32 (denoised when the backend was built with ``denoise``)."""
         img = np.asarray(self.mi.render(self._scene, spp=int(spp), seed=int(seed)), dtype=np.float32)
-        if self.denoise:  # channels: radiance RGB, albedo RGB, shading normal XYZ
-            from wearforge.render.denoise import denoise
+        if self.denoise:
+            from wearforge.render.denoise import denoise, guides
 
-            return denoise(img[..., :3], img[..., 3:6], img[..., 6:9])
+            return denoise(img[..., :3], *guides(self.mi, self._scene, spp, seed))
         return img[..., :3]
 
     def label_pass(self, resolution: tuple[int, int]) -> LabelBuffers:

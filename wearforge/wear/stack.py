@@ -167,6 +167,9 @@ class WearStack:
     anisotropy: np.ndarray | None = None  # (R, R) float32, 0 isotropic .. 1
     tangent: np.ndarray | None = None  # (R, R, 3) groove direction in the normal map's frame, encoded; z = 0.5
     device_rgba: dict | None = None  # with keep_device: RGBA8 maps as Warp arrays on the kernels' device
+    # with device_maps: the float maps as Warp arrays on the kernels' device (base_color and normal (R, R) vec3,
+    # roughness and metallic (R, R)), for a renderer that takes them as they are (DLPack)
+    device_maps: dict | None = None
 
     @property
     def resolution(self) -> int:
@@ -204,7 +207,7 @@ def _layer(res: int, dev: str) -> Layer:
 def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                 up: np.ndarray = np.array([0.0, 0.0, 1.0]), dev: str | None = None,
                 keep_device: bool = False, meters_per_unit: float = 1.0, finish_seed: int = 0,
-                focus: tuple[np.ndarray, float] | None = None) -> WearStack:
+                focus: tuple[np.ndarray, float] | None = None, device_maps: bool = False) -> WearStack:
     """Grow ``layers`` (bottom to top) on ``clean``; deterministic for the same inputs and seeds.
 
     Defect lengths are given in millimetres and converted with ``meters_per_unit``: metres per object unit
@@ -214,7 +217,8 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     places discrete defects near a point, e.g. inside an inspection camera's field.
 
     ``keep_device`` also returns the textures as RGBA8 Warp arrays on the device, ready for RTX
-    (``omni.ui.DynamicTextureProvider.set_bytes_data_from_gpu``) without a trip through host memory.
+    (``omni.ui.DynamicTextureProvider.set_bytes_data_from_gpu``) without a trip through host memory;
+    ``device_maps`` keeps the float maps as Warp arrays too, for Mitsuba (``wearforge.render.device_textures``).
     """
     dev = dev or device()
     res = bake.resolution
@@ -262,7 +266,9 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     return WearStack(base_color=mat.color.numpy(), roughness=mat.rough.numpy(), metallic=mat.metal.numpy(),
                      normal=normal.numpy(), height=mat.height.numpy(), defect_class=cls.numpy(),
                      defect_instance=instance, cover=bake.cover, anisotropy=mat.aniso.numpy(),
-                     tangent=tangent.numpy(), device_rgba=device_rgba)
+                     tangent=tangent.numpy(), device_rgba=device_rgba,
+                     device_maps={"base_color": mat.color, "roughness": mat.rough, "metallic": mat.metal,
+                                  "normal": normal} if device_maps else None)
 
 
 def _split_regions(instance: np.ndarray, cover: np.ndarray, layers: list[int]) -> np.ndarray:

@@ -22,8 +22,9 @@ class WearTextures:
     """Owns the bakes of one twin's meshes and builds this frame's stacks."""
 
     def __init__(self, meshes: list[MeshGeometry], up: np.ndarray, occlusion_resolution: int = 256,
-                 keep_device: bool = False):
+                 keep_device: bool = False, device_maps: bool = False):
         self.keep_device = keep_device
+        self.device_maps = device_maps
         self.meshes = meshes
         self.up = np.asarray(up, float)
         self.occlusion_resolution = occlusion_resolution
@@ -60,6 +61,14 @@ class WearTextures:
             self._bakes[key] = bake(geo.points, geo.faces.astype(np.int32), normals, geo.uvs, resolution,
                                     occlusion_resolution=self.occlusion_resolution)
         return self._bakes[key]
+
+    def ready_for(self, spec: FrameSpec) -> bool:
+        """Whether ``stacks(spec, ...)`` leaves the mesh list as it is: same parts as the last frame, UVs checked."""
+        if {p.path: p.semantic_class for p in spec.parts} != self._parts:
+            return False
+        return all(index in self._checked for part in spec.parts
+                   if part.visible and part.wear is not None and (part.wear.layers or part.material.finish)
+                   for index in self.meshes_of(part.path))
 
     def stacks(self, spec: FrameSpec, state: FrameState) -> tuple[dict[int, WearStack], bool]:
         """Stacks for every mesh of every part with wear layers; also whether geometry changed."""
@@ -98,7 +107,8 @@ class WearTextures:
                 size = stack_resolution(part.wear.resolution, part.wear.texels_per_pixel, self.meshes[index],
                                         state.matrices[index], state.camera, spec.render.resolution)
                 out[index] = build_stack(self.bake_of(index, size), clean, layers, up_object,
-                                         keep_device=self.keep_device, focus=focus, meters_per_unit=meters_per_unit,
+                                         keep_device=self.keep_device, device_maps=self.device_maps,
+                                         focus=focus, meters_per_unit=meters_per_unit,
                                          finish_seed=((part.material.finish_seed or 0) + 7919 * k) & 0x7FFFFFFF)
         return out, changed
 
