@@ -68,6 +68,9 @@ class Run:
         if self.recipe.randomizers.wear and self.recipe.labels.visibility:
             log.warning("wearforge: labels.visibility is not available in Kit yet: every pixel that shows a "
                         "defect is labelled (no test of whether the wear is visible)")
+        if self.recipe.randomizers.wear and self.recipe.labels.supersampling > 1:
+            log.warning("wearforge: Kit labels defects with one sample per pixel (labels.supersampling = %d "
+                        "applies to the standalone home only)", self.recipe.labels.supersampling)
         self.out = Path(out or self.recipe.output.dir)
         self.wear = self.textures = None
         if self.recipe.randomizers.wear:
