@@ -8,6 +8,7 @@ composed stage with the standalone pipeline, so a Kit run's label files can be c
 import asyncio
 import builtins
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -29,7 +30,8 @@ from wearforge.stage import frame_layer, open_twin  # noqa: E402
 from conftest import DEMO, ROOT  # noqa: E402
 
 LABEL_FILES = ("instance_segmentation", "semantic_segmentation", "bounding_box_2d_tight", "bounding_box_3d",
-               "defect_segmentation", "defect_instances", "frame_spec", "distance_to_camera", "normals")
+               "defect_segmentation", "defect_instances", "defect_ignore", "frame_spec", "distance_to_camera",
+               "normals")
 
 
 @pytest.fixture(autouse=True)
@@ -43,9 +45,13 @@ def clean():
 
 
 def tiny_demo(tmp_path: Path, frames: int = 2, **changes) -> Path:
-    """The demo recipe (with wear and sensor noise), tiny: 64x48, 4 spp, 32-texel wear."""
+    """The demo recipe (with wear and sensor noise), tiny: 64x48, 4 spp, 32-texel wear.
+
+    Defect labels without the visibility pass and with one label sample per pixel: what Kit's label
+    subframe does, so both homes label the same candidates and the files compare byte for byte."""
     data = yaml.safe_load(DEMO.read_text())
     data["render"] = {"resolution": [64, 48], "spp": 4}
+    data["labels"] = {"visibility": False, "supersampling": 1}
     for entry in data["randomizers"]["wear"]:
         entry["resolution"] = 32
     data["frames"] = frames
@@ -223,11 +229,25 @@ def test_script_editor_run_writes_what_the_standalone_home_writes(tmp_path, refe
     asyncio.run(run_recipe_async(rep, recipe, out=str(tmp_path / "kit"), stage=stage, progress=lambda s: None))
     checked = same_label_files(tmp_path / "kit", alone)
     assert {"frame_spec_0001.json", "defect_segmentation_0000.png", "defect_instances_0001.npy",
-            "semantic_segmentation_labels_0000.json", "instance_segmentation_0001.png"} <= set(checked)
-    assert np.load(tmp_path / "kit" / "defect_instances_0000.npy").size  # the demo's wear is labelled
+            "defect_ignore_0000.png", "defect_ignore_labels_0001.json", "semantic_segmentation_labels_0000.json",
+            "instance_segmentation_0001.png"} <= set(checked)
+    rows = np.load(tmp_path / "kit" / "defect_instances_0000.npy")
+    assert rows.size and (rows["areaMm2"] > 0).all()  # the demo's wear is labelled, with its surface area
     assert not rep._rtx.IGNORED_MAPS and not rep.SKIPPED_ATTRIBUTES
     assert len(rep.AnnotatorRegistry.created) == 2  # the label annotators, attached once for the run
     assert {tuple(r["resolution"]) for r in rep._rtx.RENDERS} == {(64, 48)}
+
+
+def test_kit_says_once_that_it_labels_without_a_visibility_test(tmp_path, reference, caplog):
+    """Kit has no visibility pass yet: a recipe asking for one is told so once, and labels every candidate
+    (what the standalone home labels with the visibility pass off)."""
+    recipe_path, alone = reference
+    recipe = load_recipe(recipe_path, ["labels.visibility=true"])
+    stage = kit_stage(recipe)
+    with caplog.at_level(logging.WARNING, logger="wearforge.kit"):
+        asyncio.run(run_recipe_async(rep, recipe, out=str(tmp_path / "kit"), stage=stage, progress=lambda s: None))
+    assert sum("labels.visibility" in r.getMessage() for r in caplog.records) == 1
+    assert len(same_label_files(tmp_path / "kit", alone, ("defect_segmentation", "defect_instances"))) >= 4
 
 
 def test_headless_runner_writes_what_the_standalone_home_writes(tmp_path, reference):

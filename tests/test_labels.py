@@ -250,3 +250,39 @@ def test_datasets_of_two_twins_concatenate_without_remapping(tmp_path, write_rec
         by_image.setdefault(ann["image_id"] > offset, set()).add(names[ann["category_id"]])
     assert "cube" in by_image[False] and "plate" in by_image[True]
     assert not by_image[True] & {"cube", "rust"} and not by_image[False] & {"plate", "scratches", "dust"}
+
+
+def test_region_classes_are_the_kernels_region_classes():
+    from wearforge.classmap import REGION_DEFECTS
+    from wearforge.wear.defects import DEFECTS
+
+    assert REGION_DEFECTS == {name for name, module in DEFECTS.items() if module.REGIONS}
+
+
+def test_the_core_labels_per_sample_codes_without_a_backend():
+    """The one defect label function of both homes, on hand-made samples (k = 4, one part)."""
+    from wearforge.defect_labels import defect_annotations
+    from types import SimpleNamespace
+
+    from wearforge.labels import LabelSpace
+
+    space = LabelSpace([SimpleNamespace(label_path="/Plate", semantic_class="plate")])
+    h, w, k = 8, 12, 4
+    code = np.zeros((h, w, k), np.uint8)
+    occurrence = np.zeros((h, w, k), np.uint32)
+    scratch = DEFECT_CLASSES.index("scratches") + 1
+    code[1:4, 1:4], occurrence[1:4, 1:4] = scratch, (1 << 24) | 5  # one scratch: 9 pixels
+    code[1:4, 6:10], occurrence[1:4, 6:10] = scratch, (1 << 24) | 6  # another: 12 pixels, 3 of them hidden
+    code[6, 6, :1], occurrence[6, 6, :1] = scratch, (1 << 24) | 7  # a quarter of one pixel: below the minimum
+    visible = np.ones((h, w), bool)
+    visible[1:4, 9] = False
+    part = np.full((h, w), 2, np.uint32)
+    out = defect_annotations(space, code, occurrence, np.zeros((h, w, k), np.int64), part, visible=visible,
+                             pixel_area=np.full((h, w), 2.0, np.float32), min_instance_pixels=4)
+    rows = out["defect_instances"]["data"]
+    assert rows["visiblePixels"].tolist() == [9, 9] and rows["ignoredPixels"].tolist() == [0, 3]
+    assert rows["semanticId"].tolist() == [DEFECT_IDS["scratches"]] * 2
+    assert rows["areaMm2"].tolist() == [18.0, 18.0]
+    seg = out["defect_segmentation"]
+    assert seg["coverage"][6, 6] == 0.25 and seg["ignore"][6, 6] == DEFECT_IDS["scratches"]
+    assert seg["ignore"][1:4, 9].tolist() == [DEFECT_IDS["scratches"]] * 3 and not seg["data"][6, 6]

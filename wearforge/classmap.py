@@ -20,6 +20,9 @@ from wearforge.errors import InputError
 DEFECT_CLASSES = ("rust", "pitting", "scratches", "edge_wear", "dirt", "dust", "oil", "dents", "cracks",
                   "discoloration")
 DEFECT_IDS = {name: 2 + i for i, name in enumerate(DEFECT_CLASSES)}
+# classes whose occurrences are regions of a noise field (each kernel's ``REGIONS``; tested equal): their
+# image-space instances are pieces of the class on one part, not of one occurrence
+REGION_DEFECTS = frozenset({"rust", "edge_wear", "dirt", "dust", "discoloration"})
 # room for new defect classes without moving any part id
 PART_ID_BASE = 64
 

@@ -87,34 +87,3 @@ class LabelSpace:
             return "UNLABELLED"
         return self.instance_paths[instance_id - 2]
 
-
-def defect_labels(space: LabelSpace, code: np.ndarray, mesh_map: np.ndarray, occurrence: np.ndarray) -> dict:
-    """defect_segmentation and defect_instances payloads, the same in both homes.
-
-    Per pixel: ``code`` the defect class code (0 = clean, k = the k-th of DEFECT_CLASSES), ``mesh_map`` the
-    index of the twin mesh it shows (read_geometry order; negative = none), ``occurrence`` the occurrence id in
-    that mesh's wear stack (0 = none). Instances are numbered in (mesh, occurrence) order.
-    """
-    h, w = code.shape
-    semantic = space.defect_semantic[code]
-    present = sorted(int(i) for i in np.unique(semantic))
-    seg = {"data": semantic.astype(np.uint32),
-           "idToLabels": {str(i): {"class": "none" if i == 0 else space.class_name(i)} for i in present}}
-    # one instance per (mesh, occurrence) that is visible in this frame, numbered in a stable order
-    has = (occurrence > 0) & (mesh_map >= 0)
-    key = (mesh_map.astype(np.int64) << 32) | occurrence.astype(np.int64)
-    uniq, inverse = np.unique(key[has], return_inverse=True)
-    mask = np.zeros((h, w), np.uint32)
-    mask[has] = inverse.astype(np.uint32) + 1
-    data = np.zeros(len(uniq), DEFECT_INSTANCE_DTYPE)
-    labels = {}
-    if len(uniq):
-        counts, (x0, y0, x1, y1), first = label_extents(mask, len(uniq))
-        for k in range(len(uniq)):
-            m = int(uniq[k] >> 32)
-            sem = int(semantic.flat[first[k]])
-            part = int(space.mesh_to_instance[m + 2])
-            data[k] = (k + 1, sem, part, x0[k], y0[k], x1[k], y1[k], counts[k])
-            labels[str(k + 1)] = {"class": space.class_name(sem), "part": space.instance_label(part)}
-    return {"defect_segmentation": seg,
-            "defect_instances": {"data": data, "mask": mask, "idToLabels": labels}}

@@ -74,10 +74,11 @@ def _lookup(image: np.ndarray, table: dict[int, int]) -> np.ndarray:
 def convert(frame: dict, space: LabelSpace, spec: FrameSpec, stage, extra: dict | None = None) -> dict:
     """wearforge annotations (the standalone names and ids) from one render product's annotator data.
 
-    ``extra``: payloads computed outside Replicator for this frame, given before distortion in the same
-    (undistorted) image space: ``defect_maps`` = (class code, mesh index, occurrence) per pixel.
+    ``extra``: what was computed outside Replicator for this frame: ``defect_maps`` = (class code, mesh index,
+    occurrence) per pixel, before distortion (the same image space as the annotators), labelled with the core's
+    ``defect_annotations`` as one sample per pixel; ``min_instance_pixels``: the recipe's ``labels`` threshold.
     """
-    from wearforge.labels import defect_labels
+    from wearforge.defect_labels import defect_annotations, frame_pixel_area_mm2
     from wearforge.sensor import apply_sensor, distortion_maps, remap
 
     frame = {_strip(k): _flat(v) for k, v in frame.items()}
@@ -117,7 +118,9 @@ def convert(frame: dict, space: LabelSpace, spec: FrameSpec, stage, extra: dict 
                           for i in present_inst}}
     out["semantic_segmentation"] = {"data": semantic,
                                     "idToLabels": {str(i): {"class": space.class_name(i)} for i in present_sem},
-                                    "classes": {str(i): c for c, i in space.class_id.items()}}
+                                    # every class of the run (parts then defects), as the standalone home
+                                    "classes": {str(e.semantic_id): e.name for e in space.class_map.entries},
+                                    "classList": space.class_map.to_payload()}
     for name, data in depth.items():
         out[name] = {"data": data}
     if normals is not None:
@@ -129,7 +132,10 @@ def convert(frame: dict, space: LabelSpace, spec: FrameSpec, stage, extra: dict 
             out[name] = _boxes(frame[name], ids, space, instance if maps is not None else None, maps, spec,
                                loose=name.endswith("loose"))
     if defects is not None:
-        out.update(defect_labels(space, *defects))
+        code, mesh, occurrence = (np.asarray(a)[..., None] for a in defects)
+        out.update(defect_annotations(space, code.astype(np.uint8), occurrence.astype(np.uint32), mesh, instance,
+                                      spec, pixel_area=frame_pixel_area_mm2(out),
+                                      min_instance_pixels=int((extra or {}).get("min_instance_pixels", 16))))
     return out
 
 

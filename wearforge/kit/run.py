@@ -44,6 +44,7 @@ class Run:
     """
 
     def __init__(self, rep, stage, recipe, out: str | None = None, frames: int | None = None, rt_subframes: int = 1):
+        from wearforge.classmap import ClassMap, recipe_defect_types
         from wearforge.errors import InputError
         from wearforge.kit.writers import register_writers
         from wearforge.labels import LabelSpace
@@ -60,7 +61,16 @@ class Run:
         self.specs = [sample_frame(self.recipe, None, i, scene) for i in range(frames or self.recipe.frames)]
         self.meshes = read_geometry(stage)
         self._read = list(self.meshes)  # entries the wear replaces by an atlas layout differ from these
-        self.space = LabelSpace(self.meshes)  # one class and instance map for the whole run, as standalone
+        # one class and instance map for the whole run, built as the standalone home builds it
+        twin_classes = {m.semantic_class for m in self.meshes if m.label_path}
+        self.space = LabelSpace(self.meshes, ClassMap.build(twin_classes, recipe_defect_types(self.recipe),
+                                                            self.recipe.output.classes))
+        if self.recipe.randomizers.wear and self.recipe.labels.visibility:
+            log.warning("wearforge: labels.visibility is not available in Kit yet: every pixel that shows a "
+                        "defect is labelled (no test of whether the wear is visible)")
+        if self.recipe.randomizers.wear and self.recipe.labels.supersampling > 1:
+            log.warning("wearforge: Kit labels defects with one sample per pixel (labels.supersampling = %d "
+                        "applies to the standalone home only)", self.recipe.labels.supersampling)
         self.out = Path(out or self.recipe.output.dir)
         self.wear = self.textures = None
         if self.recipe.randomizers.wear:
@@ -177,8 +187,8 @@ class Run:
         hdr = hdr.get("data") if isinstance(hdr, dict) else hdr
         ids = IdMap(self.space, self.stage)
         instance = _lookup(inst["data"], ids.instance(inst.get("idToLabels", {})))
-        self.extra = {"defect_maps": defect_maps(hdr, instance, lookups,
-                                                 {p: sorted(s) for p, s in by_part.items()})}
+        self.extra = {"defect_maps": defect_maps(hdr, instance, lookups, {p: sorted(s) for p, s in by_part.items()}),
+                      "min_instance_pixels": self.recipe.labels.min_instance_pixels}
 
     # -------------------------------------------------------------------------------------- end
     def _release(self) -> None:

@@ -10,6 +10,7 @@ from pxr import Usd
 
 from wearforge.framespec import FrameSpec
 from wearforge.classmap import ClassMap
+from wearforge.defect_labels import frame_pixel_area_mm2
 from wearforge.render.annotations import DefectLabelOptions, LabelSpace, annotate, annotate_defects
 from wearforge.render.visibility import visible_change
 from wearforge.render.mitsuba_backend import MitsubaBackend
@@ -126,7 +127,7 @@ class StandaloneRenderer:
                                     cam.horizontal_aperture, cfg.label_margin)
         options = DefectLabelOptions(cfg.min_instance_pixels)
         data.update(annotate_defects(self.labels, buffers.mesh, samples[0], samples[1], stacks, spec, change,
-                                     buffers.position, buffers.normal, cam, options))
+                                     frame_pixel_area_mm2(data), options))
         data["rgb"] = {"data": rgb}
         data["frame_spec"] = {"data": spec.model_dump(mode="json")}
         t3 = time.perf_counter()
