@@ -18,7 +18,8 @@ from wearforge.seeding import Sampler
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recipes" / "demo.yaml"
-FAST = ["render.resolution=[48,36]", "render.spp=2", "output.contact_sheet=0",
+FAST = ["render.resolution=[48,36]", "render.spp=2", "output.contact_sheet=0", "labels.visibility=false",
+        "labels.min_instance_pixels=1",
         *(f"randomizers.wear.{i}.resolution=64" for i in range(4))]
 
 
