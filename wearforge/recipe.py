@@ -41,6 +41,16 @@ NONNEG = ranged(0)
 POSITIVE = ranged(1e-9)
 
 
+def _world_point(value: list[float]) -> list[float]:
+    """A point in world units: within +-1e6 (a kilometre-scale scene in millimetres), so view maths stays finite."""
+    if any(abs(v) > 1e6 for v in value):
+        raise ValueError("coordinates must lie in [-1e6, 1e6] world units")
+    return value
+
+
+WORLD = AfterValidator(_world_point)
+
+
 def _check_selector(value: str) -> str:
     """A part selector must compile (a bad [..] range would otherwise fail mid-run)."""
     if "\x00" in value:
@@ -134,9 +144,9 @@ class CameraConfig(_Model):
         description="A UsdGeom.Camera in the twin to use (e.g. an inspection-cell camera). "
         "Default: wearforge creates /wearforge/Camera on the session layer.",
     )
-    position: list[float] = Field(default=[1.0, -1.0, 1.0], min_length=3, max_length=3,
-                                  description="Camera position in world units.")
-    look_at: list[float] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
+    position: Annotated[list[float], WORLD] = Field(default=[1.0, -1.0, 1.0], min_length=3, max_length=3,
+                                                    description="Camera position in world units (each within +-1e6).")
+    look_at: Annotated[list[float], WORLD] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
                                  description="Point the camera looks at.")
     focal_length: float = Field(default=24.0, gt=0, le=10000, description="Focal length in millimetres.")
     horizontal_aperture: float = Field(default=20.955, gt=0, le=1000, description="Film width in millimetres.")
@@ -170,7 +180,7 @@ class LightConfig(_Model):
     )
     position: list[float] = Field(default=[0.0, 0.0, 2.0], min_length=3, max_length=3,
                                   description="Position (ignored by distant and dome lights).")
-    look_at: list[float] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
+    look_at: Annotated[list[float], WORLD] = Field(default=[0.0, 0.0, 0.0], min_length=3, max_length=3,
                                  description="Point the light faces (distant, rect, disk).")
     radius: float = Field(default=0.1, gt=0, description="Sphere/disk radius in world units.")
     width: float = Field(default=0.5, gt=0, description="Rect light width.")

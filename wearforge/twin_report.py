@@ -147,4 +147,5 @@ class RunTally:
         else:
             why = "no labelled part was in view in any frame (check the camera and the parts' poses)"
         raise InputError(f"{self.frames} frames written but none has a labelled part: {why}; "
-                         "set output.allow_empty=true if that is intended", source=f"recipe '{recipe.name}'")
+                         "set output.allow_empty=true if that is intended", source=f"recipe '{recipe.name}'",
+                         field="output.allow_empty")
