@@ -445,3 +445,22 @@ def test_a_failing_writer_leaves_the_stage_and_session_layer_as_they_were(tmp_pa
     assert session.ExportToString() == before
     assert not rep.WriterRegistry._active_writers and stage.GetRootLayer().ExportToString() == root_before
     assert main([str(tiny_demo(tmp_path, frames=1)), "--out", str(blocked)]) == 2  # the batch: one message, status 2
+
+
+def test_recipe_classes_give_kit_the_standalone_class_map(tmp_path):
+    """An unlabelled CAD twin named by the recipe: Kit's run-wide class map equals the standalone one."""
+    from twins import cad_assembly, cad_recipe
+
+    from wearforge.recipe import validate_recipe
+    from wearforge.render.frame import StandaloneRenderer
+    from wearforge.scenario import sample_frame
+    from wearforge.stage import read_scene
+
+    recipe = validate_recipe(cad_recipe(cad_assembly(tmp_path / "cad")), "test", tmp_path)
+    stage = kit_stage(recipe)
+    run = Run(rep, stage, recipe, str(tmp_path / "kit"), frames=1)
+    standalone = StandaloneRenderer.for_recipe(recipe, open_twin(recipe))
+    standalone._adopt_parts(sample_frame(recipe, None, 0, read_scene(recipe, standalone.stage)))
+    assert {"base_plate", "bolt", "nut"} <= set(run.space.classes)
+    assert run.space.class_id == standalone.labels.class_id
+    assert run.space.instance_paths == standalone.labels.instance_paths

@@ -51,7 +51,7 @@ class Run:
         from wearforge.recipe import Recipe, load_recipe
         from wearforge.scenario import sample_frame
         from wearforge.stage import apply_frame, frame_layer, read_scene
-        from wearforge.twin_reader import read_geometry
+        from wearforge.twin_reader import assign_parts, read_geometry
 
         self.rep, self.stage, self.rt_subframes = rep, stage, rt_subframes
         if stage is None:
@@ -60,6 +60,9 @@ class Run:
         scene = read_scene(self.recipe, stage)
         self.specs = [sample_frame(self.recipe, None, i, scene) for i in range(frames or self.recipe.frames)]
         self.meshes = read_geometry(stage)
+        # parts and classes from the recipe, as the standalone renderer adopts them (a recipe class wins over
+        # the USD label), so both homes build the same class map
+        assign_parts(self.meshes, {p.path: p.semantic_class for p in scene.parts})
         self._read = list(self.meshes)  # entries the wear replaces by an atlas layout differ from these
         # one class and instance map for the whole run, built as the standalone home builds it
         twin_classes = {m.semantic_class for m in self.meshes if m.label_path}
