@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -36,21 +35,14 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine_info import machine  # noqa: E402  (no wearforge import: Blender's Python runs this file too)
+
 ROOT = Path(__file__).resolve().parent.parent
 AUX_SPP = 16  # samples per pixel of Mitsuba's albedo / normal pass (first hit only: converges fast)
 
 
 # ------------------------------------------------------------------------------------------ common
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def blender_lights(lights) -> list[dict]:
