@@ -15,7 +15,6 @@ StreamError with what happened and how many frames came.
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
 

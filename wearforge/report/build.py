@@ -293,7 +293,6 @@ def build_report(dataset_dir: str | Path, out_dir: str | Path | None = None, opt
                           "mean_coverage": _mean([r["coverage"] for r in rows
                                                   if "coverage" in r and r.get("requested_unique", 0) > 1])}
     dup_count, dup_pairs = near_duplicates(signatures, opt.duplicate_threshold)
-    pos = {idx: k for k, idx in enumerate(indices)}
     shown_pairs = []
     for sim, a, b in dup_pairs[:8]:
         fa, fb = ds.frames[a], ds.frames[b]
