@@ -248,3 +248,6 @@ def test_pixel_areas_sum_to_the_area_of_a_plane_in_view(tilt):
     pts = [(n @ [0, 0, -1.0]) / (np.array([x, y, -1.0]) @ n) * np.array([x, y, -1.0]) for x, y in corners]
     quad = 0.5 * np.linalg.norm(np.cross(pts[2] - pts[0], pts[3] - pts[1]))
     assert area == pytest.approx(quad, rel=0.01)
+    # depth annotators give metres in every home: a centimetre stage's camera must not rescale them
+    cm = pixel_area_mm2(depth, np.broadcast_to(n, (h, w, 3)).copy(), {**cam, "metersPerSceneUnit": 0.01})
+    assert cm.sum() / 1e6 == pytest.approx(quad, rel=0.01)

@@ -42,10 +42,9 @@ def frame_pixel_area_mm2(payloads: dict) -> np.ndarray | None:
     try:
         depth = np.asarray(payloads["distance_to_image_plane"]["data"])
         normals = np.asarray(payloads["normals"]["data"])
-        camera = dict(payloads["camera_params"])
+        camera = payloads["camera_params"]
     except (KeyError, TypeError):
         return None
-    camera["metersPerSceneUnit"] = 1.0  # the depth annotator is already in metres
     area = pixel_area_mm2(depth, normals, camera)
     return None if area is None else area.astype(np.float32)
 

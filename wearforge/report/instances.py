@@ -38,20 +38,20 @@ def pixel_area_mm2(depth: np.ndarray, normals: np.ndarray | None, camera: dict,
 
     A pixel's solid angle is cos³θ / f² (θ: the ray's angle to the optical axis, f in pixels) and its distance
     z / cos θ, so across the ray it covers z² cos θ / f²; a surface leaning away by i from the ray covers
-    1 / cos i more (i clamped at 78 degrees).
+    1 / cos i more (i clamped at 78 degrees). ``depth`` is in metres, as the depth annotators give it in every
+    home, so the camera's ``metersPerSceneUnit`` plays no part.
     """
     try:
         w, h = camera["renderProductResolution"]
         focal = float(camera["cameraFocalLength"])
         aperture = float(camera["cameraAperture"][0])
-        scale = float(camera.get("metersPerSceneUnit", 1.0))
     except (KeyError, TypeError, IndexError):
         return None
     if depth is None or depth.shape[:2] != (h, w) or focal <= 0:
         return None
     rows, cols = where if where is not None else np.indices((h, w)).reshape(2, -1)
     fx = focal / (aperture / w)
-    z = depth[rows, cols].astype(np.float64) * scale
+    z = depth[rows, cols].astype(np.float64)
     z = np.where(np.isfinite(z), z, 0.0)
     ray = np.stack([(cols + 0.5 - w / 2) / fx, -(rows + 0.5 - h / 2) / fx, -np.ones(len(z))], -1)
     ray /= np.sqrt((ray * ray).sum(-1, keepdims=True))
