@@ -150,6 +150,7 @@ class FrameSpec(_Spec):
     camera: CameraSpec
     sensor: SensorSpec
     render: RenderSpec
+    background: str | None = None  # prim path of the background shown (scene.backgrounds); the others are hidden
     settled: bool = False  # part poses come from a physics settle step (not re-simulated when rendering)
 
     def to_json(self) -> str:
