@@ -486,6 +486,10 @@ def test_step_mode_shows_the_drawn_background_on_a_stage_kit_opened(tmp_path):
                  if UsdGeom.Imageable(c).ComputeVisibility() != UsdGeom.Tokens.invisible]
         assert shown == [drawn[i]], (i, shown)
     asyncio.run(run.close_async())
+    # a second run on the same stage without backgrounds: the table is back, the backgrounds are gone
+    again = Run(rep, stage, load_recipe(DEMO, SMALL + ["randomizers.wear=[]"]), str(tmp_path / "again"), frames=1)
+    assert stage.GetPrimAtPath("/World/Table").IsActive() and not stage.GetPrimAtPath("/World/Backgrounds")
+    asyncio.run(again.close_async())
     import json
 
     for i in range(len(run.specs)):

@@ -232,19 +232,21 @@ def open_twin(recipe: Recipe) -> Usd.Stage:
 def add_recipe_layer(recipe: Recipe, stage: Usd.Stage) -> Sdf.Layer | None:
     """On a stage opened elsewhere (Kit's UsdContext): compose the recipe's additions (see
     ``author_additions``) from an anonymous sublayer of the session layer, once; None when there are none.
-    The twin's own layers are not edited. A stage that already has them (from ``open_twin``) is left alone."""
+    The twin's own layers are not edited. A stage that already has them (from ``open_twin``) is left alone;
+    the layer of an earlier run on the same stage is rewritten for this recipe."""
+    session = stage.GetSessionLayer()
+    layer = next((Sdf.Layer.Find(i) for i in session.subLayerPaths if i.endswith(RECIPE_LAYER_TAG)), None)
+    if layer is not None:
+        layer.Clear()
     if not has_additions(recipe):
         return None
-    session = stage.GetSessionLayer()
-    found = next((Sdf.Layer.Find(i) for i in session.subLayerPaths if i.endswith(RECIPE_LAYER_TAG)), None)
-    if found is not None:
-        return found
-    wanted = (background_paths(recipe, stage) or sum(distractor_paths(recipe, stage), []))[0]
-    if stage.GetPrimAtPath(wanted):
-        return None
-    layer = Sdf.Layer.CreateAnonymous(RECIPE_LAYER_TAG)
-    session.subLayerPaths.append(layer.identifier)  # weaker than the frame layer, which toggles visibility
-    _recipe_layers[session.identifier] = layer  # kept alive with the session layer
+    if layer is None:
+        wanted = (background_paths(recipe, stage) or sum(distractor_paths(recipe, stage), []))[0]
+        if stage.GetPrimAtPath(wanted):
+            return None
+        layer = Sdf.Layer.CreateAnonymous(RECIPE_LAYER_TAG)
+        session.subLayerPaths.append(layer.identifier)  # weaker than the frame layer, which toggles visibility
+        _recipe_layers[session.identifier] = layer  # kept alive with the session layer
     with Usd.EditContext(stage, layer):
         author_additions(recipe, stage)
     return layer
