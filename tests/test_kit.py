@@ -452,7 +452,7 @@ BACKGROUNDS = ["scene.backgrounds=[{usd: asset:conveyor_belt}, {usd: asset:workb
 
 
 def test_graph_mode_switches_the_background_per_frame_as_the_framespecs_draw_it():
-    recipe = load_recipe(DEMO, ["randomizers.wear=[]"] + BACKGROUNDS)
+    recipe = load_recipe(DEMO, ["randomizers.wear=[]"] + BACKGROUNDS + ["scene.backgrounds.2.hide=[/World/Bin]"])
     omni.usd.get_context().open_stage(str(recipe.usd_path()))  # the user's file, as File > Open leaves it
     stage = omni.usd.get_context().get_stage()
     recipe, scene, specs, shaders, colliders, authored = prepare(recipe, stage, frames=6)
@@ -463,6 +463,9 @@ def test_graph_mode_switches_the_background_per_frame_as_the_framespecs_draw_it(
         node = next(n for n in calls("modify.attribute") if n["args"]["name"] == "visibility" and n["prims"] == [path])
         assert node["args"]["value"].node["args"]["items"] == [
             "inherited" if s.background == path else "invisible" for s in specs]
+    bin_ = next(n for n in calls("modify.attribute") if n["args"]["name"] == "visibility" and n["prims"] == ["/World/Bin"])
+    assert bin_["args"]["value"].node["args"]["items"] == [
+        "invisible" if s.background == scene.backgrounds[2] else "inherited" for s in specs]
     # the twin's own layer is untouched (Replicator's new_layer only adds its sublayer): the backgrounds and the
     # deactivated support are opinions of wearforge's sublayer of the session layer
     root = stage.GetRootLayer()

@@ -151,6 +151,7 @@ class FrameSpec(_Spec):
     sensor: SensorSpec
     render: RenderSpec
     background: str | None = None  # prim path of the background shown (scene.backgrounds); the others are hidden
+    hidden: list[str] = Field(default_factory=list)  # twin prims the drawn background hides (its 'hide')
     settled: bool = False  # part poses come from a physics settle step (not re-simulated when rendering)
 
     def to_json(self) -> str:

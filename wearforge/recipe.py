@@ -123,6 +123,9 @@ class Background(_Model):
                                      "(bundled: table, conveyor_belt, workbench, tote).")
     weight: float = Field(default=1.0, ge=0, le=1e6, description="Relative weight of this background in the per-frame "
                                                                   "draw (>= 0; the weights must not all be 0).")
+    hide: list[str] = Field(default_factory=list, max_length=64,
+                            description="Prim paths of the twin hidden while this background is shown (fixtures "
+                                        "that do not fit on it, e.g. a bin wider than a conveyor belt); not parts.")
 
 
 class SceneConfig(_Model):

@@ -58,6 +58,7 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
         render=RenderSpec(resolution=sample_resolution(recipe, sampler), spp=recipe.render.spp,
                           max_depth=recipe.render.max_depth, seed=sampler.seed_for("render/seed")),
         background=background,
+        hidden=list(scene.background_hides.get(background, ())) if background else [],
     )
     if recipe.focus is not None:  # hard-case recipes (wearforge focus): pull some frames towards a hard case
         from wearforge.focus import apply_focus

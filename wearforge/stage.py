@@ -60,6 +60,7 @@ class SceneInfo:
     surfaces: dict[str, object] = field(default_factory=dict)  # scatter surface path -> HeightField
     distractors: tuple = ()  # per distractor group: its instance paths
     backgrounds: tuple[str, ...] = ()  # background prim paths (scene.backgrounds), one shown per frame
+    background_hides: dict[str, tuple[str, ...]] = field(default_factory=dict)  # background -> twin prims it hides
 
 
 def surface_key(surface: str, background: str | None) -> str:
@@ -326,6 +327,8 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
             if name not in cameras:
                 raise InputError(f"no UsdGeom.Camera at {name!r}", source=src, field="randomizers.camera.prim")
     _check_selectors(recipe, parts, lights, src)
+    backgrounds = _checked_backgrounds(recipe, stage, src)
+    hides = _background_hides(recipe, stage, backgrounds, parts, src)
     bounds, surfaces = {}, {}
     scatters = [(i, e.scatter) for i, e in enumerate(recipe.randomizers.poses) if e.scatter is not None]
     if scatters:
@@ -333,7 +336,6 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
         for part in parts:
             rng = cache.ComputeUntransformedBound(stage.GetPrimAtPath(part.path)).ComputeAlignedRange()
             bounds[part.path] = (tuple(rng.GetMin()), tuple(rng.GetMax()))
-        backgrounds = background_paths(recipe, stage)
         for i, cfg in scatters:
             movable = [p.path for p in parts if p.path != cfg.surface]  # a part may be the surface
             field = f"randomizers.poses.{i}.scatter.surface"
@@ -341,7 +343,7 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
                 key = surface_key(cfg.surface, shown)
                 if key in surfaces:
                     continue
-                hidden = [b for b in backgrounds if b != shown]
+                hidden = [b for b in backgrounds if b != shown] + list(hides.get(shown, ()))
                 on = shown if shown is not None and cfg.surface == support else cfg.surface
                 surfaces[key] = _support_field(stage, on, movable + hidden, src, field)
     return SceneInfo(
@@ -355,8 +357,26 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
         bounds=bounds,
         surfaces=surfaces,
         distractors=tuple(tuple(p) for p in distractor_paths(recipe, stage)) if recipe.scene.distractors else (),
-        backgrounds=tuple(_checked_backgrounds(recipe, stage, src)),
+        backgrounds=tuple(backgrounds),
+        background_hides=hides,
     )
+
+
+def _background_hides(recipe: Recipe, stage: Usd.Stage, backgrounds: list[str], parts: list[PartInfo],
+                      src: str) -> dict[str, tuple[str, ...]]:
+    """Per background, the twin prims it hides: present, and neither parts nor holding parts."""
+    out = {}
+    for k, (b, path) in enumerate(zip(recipe.scene.backgrounds or [], backgrounds)):
+        for j, hide in enumerate(b.hide):
+            field = f"scene.backgrounds.{k}.hide.{j}"
+            if not Sdf.Path.IsValidPathString(hide) or not Sdf.Path(hide).IsAbsolutePath() or \
+                    not stage.GetPrimAtPath(hide):
+                raise InputError(f"no prim {hide!r} in {recipe.usd_path().name}", source=src, field=field)
+            if any(p.path == hide or p.path.startswith(hide.rstrip("/") + "/") for p in parts):
+                raise InputError(f"{hide} is or holds a part; parts are hidden with a pose randomizer's 'visible'",
+                                 source=src, field=field)
+        out[path] = tuple(b.hide)
+    return out
 
 
 def _checked_backgrounds(recipe: Recipe, stage: Usd.Stage, src: str) -> list[str]:
@@ -503,27 +523,32 @@ def apply_frame(stage: Usd.Stage, spec: FrameSpec) -> Sdf.Layer:
         for light in spec.lights:
             _apply_light(stage, light, spec)
         _apply_camera(stage, spec.camera, spec.render.resolution)
-        _apply_background(stage, spec.background)
+        _apply_background(stage, spec)
     return layer
 
 
-def hidden_backgrounds(stage: Usd.Stage, background: str | None) -> list[str]:
-    """The backgrounds a frame does not show: the siblings of its background under the Backgrounds scope."""
-    if background is None:
+def hidden_backgrounds(stage: Usd.Stage, spec: FrameSpec) -> list[str]:
+    """What a frame's background leaves out: the other backgrounds (the siblings of its background under the
+    Backgrounds scope) and the twin prims it hides."""
+    if spec.background is None:
         return []
-    prim = stage.GetPrimAtPath(background)
+    prim = stage.GetPrimAtPath(spec.background)
     if not prim:
-        raise InputError(f"background {background} is not in the stage", source="FrameSpec", field="background")
-    return [str(c.GetPath()) for c in prim.GetParent().GetChildren() if c.GetPath() != prim.GetPath()]
+        raise InputError(f"background {spec.background} is not in the stage", source="FrameSpec", field="background")
+    for path in spec.hidden:
+        if not stage.GetPrimAtPath(path):
+            raise InputError(f"prim {path} is not in the stage", source="FrameSpec", field="hidden")
+    return [str(c.GetPath()) for c in prim.GetParent().GetChildren() if c.GetPath() != prim.GetPath()] + \
+        list(spec.hidden)
 
 
-def _apply_background(stage: Usd.Stage, background: str | None) -> None:
+def _apply_background(stage: Usd.Stage, spec: FrameSpec) -> None:
     """Show the frame's background and hide the others: every background stays loaded for the run, so
     the renderers keep one scene and only a visibility changes between frames."""
-    for path in hidden_backgrounds(stage, background):
+    for path in hidden_backgrounds(stage, spec):
         UsdGeom.Imageable(stage.GetPrimAtPath(path)).CreateVisibilityAttr(UsdGeom.Tokens.invisible)
-    if background is not None:
-        UsdGeom.Imageable(stage.GetPrimAtPath(background)).CreateVisibilityAttr(UsdGeom.Tokens.inherited)
+    if spec.background is not None:
+        UsdGeom.Imageable(stage.GetPrimAtPath(spec.background)).CreateVisibilityAttr(UsdGeom.Tokens.inherited)
 
 
 def _apply_part(stage: Usd.Stage, part: PartSpec) -> None:

@@ -111,6 +111,10 @@ def register_backgrounds(rep, specs: list[FrameSpec], scene: SceneInfo, seq, pla
         with rep.get.prim_at_path(path):
             rep.modify.attribute("visibility", seq(visibility), attribute_type="token")
         plan.backgrounds.append(path)
+    for path in sorted({p for s in specs for p in s.hidden}):  # twin prims a background hides (its 'hide')
+        with rep.get.prim_at_path(path):
+            rep.modify.attribute("visibility", seq(["invisible" if path in s.hidden else "inherited" for s in specs]),
+                                 attribute_type="token")
 
 
 def register_pose(rep, info, parts, seq) -> None:

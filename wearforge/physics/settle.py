@@ -51,7 +51,7 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
     apply_frame(stage, spec)
     # hidden parts and the backgrounds the frame does not show take no part in the simulation
     hidden = [re.escape(p) + "(/.*)?$" for p in [p.path for p in spec.parts if not p.visible]
-              + hidden_backgrounds(stage, spec.background)]
+              + hidden_backgrounds(stage, spec)]
     # Simulate in the stage's own units and up axis (no rotation of the scene: rest poses map straight
     # back); gravity, contact gap and rest thresholds are metres and seconds, converted to stage units.
     mpu = float(UsdGeom.GetStageMetersPerUnit(stage))
