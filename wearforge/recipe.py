@@ -134,7 +134,8 @@ class SceneConfig(_Model):
     usd: PathStr = Field(
         description="USD file of the twin, relative to the recipe, or 'asset:NAME' for a bundled twin "
                     "(inspection_cell; conveyor_cell, workbench_cell and tote_cell put a textured conveyor belt, "
-                    "beech workbench or blue tote at /World/Table instead of the table)."
+                    "beech workbench or blue tote at /World/Table instead of the table; to vary it per frame, "
+                    "see scene.backgrounds)."
     )
     parts: list[PartSelector] = Field(
         default_factory=list,
