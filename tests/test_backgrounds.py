@@ -133,7 +133,8 @@ def test_the_drawn_background_replaces_the_support_without_labels_or_rebuilds():
 
 @pytest.mark.slow
 def test_parts_settle_on_each_background():
-    """Settled parts rest on the drawn background's top (0.75 m) and not on a hidden one (the tote's walls)."""
+    """Settled parts, washers included, rest on the top (0.75 m) of each background drawn; the hidden ones
+    are left out of the Newton model."""
     from pxr import Usd, UsdGeom
 
     from wearforge.physics.settle import settle_frame
