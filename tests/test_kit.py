@@ -446,3 +446,58 @@ def test_the_stand_in_behaves_like_replicator_where_adapters_break(tmp_path):
     assert rep.SKIPPED_ATTRIBUTES == [(camera, "inputs:notAuthored")]
     rep.modify.attribute("inputs:notAuthored", 1.0, attribute_type="float", input_prims=[camera])
     assert len(rep.SKIPPED_ATTRIBUTES) == 1
+
+
+BACKGROUNDS = ["scene.backgrounds=[{usd: asset:conveyor_belt}, {usd: asset:workbench}, {usd: asset:tote}]"]
+
+
+def test_graph_mode_switches_the_background_per_frame_as_the_framespecs_draw_it():
+    recipe = load_recipe(DEMO, ["randomizers.wear=[]"] + BACKGROUNDS + ["scene.backgrounds.2.hide=[/World/Bin]"])
+    omni.usd.get_context().open_stage(str(recipe.usd_path()))  # the user's file, as File > Open leaves it
+    stage = omni.usd.get_context().get_stage()
+    recipe, scene, specs, shaders, colliders, authored = prepare(recipe, stage, frames=6)
+    plan = graph.compile_graph(rep, specs, scene, shaders, colliders, authored=authored)
+    assert plan.backgrounds == list(scene.backgrounds) and not rep.MISSING_PRIMS
+    assert len({s.background for s in specs}) >= 2
+    for path in scene.backgrounds:
+        node = next(n for n in calls("modify.attribute") if n["args"]["name"] == "visibility" and n["prims"] == [path])
+        assert node["args"]["value"].node["args"]["items"] == [
+            "inherited" if s.background == path else "invisible" for s in specs]
+    bin_ = next(n for n in calls("modify.attribute") if n["args"]["name"] == "visibility" and n["prims"] == ["/World/Bin"])
+    assert bin_["args"]["value"].node["args"]["items"] == [
+        "invisible" if s.background == scene.backgrounds[2] else "inherited" for s in specs]
+    # the twin's own layer is untouched (Replicator's new_layer only adds its sublayer): the backgrounds and the
+    # deactivated support are opinions of wearforge's sublayer of the session layer
+    root = stage.GetRootLayer()
+    assert root.GetPrimAtPath("/World/Backgrounds") is None and root.GetPrimAtPath("/World/Table").active
+    assert not stage.GetPrimAtPath("/World/Table").IsActive()
+
+
+def test_step_mode_shows_the_drawn_background_on_a_stage_kit_opened(tmp_path):
+    recipe = load_recipe(DEMO, SMALL + ["randomizers.wear=[]", "output.writers=[basic]"] + BACKGROUNDS)
+    omni.usd.get_context().open_stage(str(recipe.usd_path()))
+    stage = omni.usd.get_context().get_stage()
+    run = Run(rep, stage, recipe, str(tmp_path), frames=6)
+    drawn = [s.background for s in run.specs]
+    assert len(set(drawn)) >= 2
+    from pxr import UsdGeom
+
+    for i in range(len(run.specs)):
+        for rt in run.steps(i):
+            asyncio.run(rep.orchestrator.step_async(rt_subframes=rt, delta_time=0.0))
+        shown = [str(c.GetPath()) for c in stage.GetPrimAtPath("/World/Backgrounds").GetChildren()
+                 if UsdGeom.Imageable(c).ComputeVisibility() != UsdGeom.Tokens.invisible]
+        assert shown == [drawn[i]], (i, shown)
+    asyncio.run(run.close_async())
+    # a second run on the same stage without backgrounds: the table is back, the backgrounds are gone
+    again = Run(rep, stage, load_recipe(DEMO, SMALL + ["randomizers.wear=[]"]), str(tmp_path / "again"), frames=1)
+    assert stage.GetPrimAtPath("/World/Table").IsActive() and not stage.GetPrimAtPath("/World/Backgrounds")
+    asyncio.run(again.close_async())
+    import json
+
+    for i in range(len(run.specs)):
+        labels = json.loads((tmp_path / f"semantic_segmentation_labels_{i:04d}.json").read_text())
+        assert {v["class"] for v in labels.values()} <= {"BACKGROUND", "UNLABELLED", "gear", "bracket", "pipe_spool",
+                                                         "bin"}
+        paths = json.loads((tmp_path / f"instance_segmentation_mapping_{i:04d}.json").read_text()).values()
+        assert not any("Backgrounds" in p or p == "/World/Table" for p in paths)

@@ -150,6 +150,8 @@ class FrameSpec(_Spec):
     camera: CameraSpec
     sensor: SensorSpec
     render: RenderSpec
+    background: str | None = None  # prim path of the background shown (scene.backgrounds); the others are hidden
+    hidden: list[str] = Field(default_factory=list)  # twin prims the drawn background hides (its 'hide')
     settled: bool = False  # part poses come from a physics settle step (not re-simulated when rendering)
 
     def to_json(self) -> str:

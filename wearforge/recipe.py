@@ -116,13 +116,26 @@ class Distractors(_Model):
                                        description="Label, e.g. 'distractor'; default: the asset's own class.")
 
 
+class Background(_Model):
+    """A support drawn per frame in place of the twin's support (``scene.support``)."""
+
+    usd: PathStr = Field(description="USD file of the support (relative to the recipe) or 'asset:NAME' "
+                                     "(bundled: table, conveyor_belt, workbench, tote).")
+    weight: float = Field(default=1.0, ge=0, le=1e6, description="Relative weight of this background in the per-frame "
+                                                                  "draw (>= 0; the weights must not all be 0).")
+    hide: list[str] = Field(default_factory=list, max_length=64,
+                            description="Prim paths of the twin hidden while this background is shown (fixtures "
+                                        "that do not fit on it, e.g. a bin wider than a conveyor belt); not parts.")
+
+
 class SceneConfig(_Model):
     """The digital twin."""
 
     usd: PathStr = Field(
         description="USD file of the twin, relative to the recipe, or 'asset:NAME' for a bundled twin "
                     "(inspection_cell; conveyor_cell, workbench_cell and tote_cell put a textured conveyor belt, "
-                    "beech workbench or blue tote at /World/Table instead of the table)."
+                    "beech workbench or blue tote at /World/Table instead of the table; to vary it per frame, "
+                    "see scene.backgrounds)."
     )
     parts: list[PartSelector] = Field(
         default_factory=list,
@@ -133,6 +146,22 @@ class SceneConfig(_Model):
     )
     distractors: list[Distractors] = Field(
         default_factory=list, description="Objects added under <defaultPrim>/Distractors (needs a scatter randomizer).")
+    backgrounds: list[Background] | None = Field(
+        default=None, min_length=1, max_length=32,
+        description="Supports to draw one of per frame (weighted): each is loaded once per run under "
+                    "<defaultPrim>/Backgrounds with the support's transform, the twin's support prim is "
+                    "deactivated, and each frame shows only the drawn one. Needs scene.support; a scatter on "
+                    "scene.support lands on the drawn background. Backgrounds carry no labels "
+                    "(UNLABELLED pixels, no instances).")
+
+    @model_validator(mode="after")
+    def _backgrounds(self) -> "SceneConfig":
+        if self.backgrounds is not None:
+            if not self.support:
+                raise ValueError("scene.backgrounds replaces the support: set scene.support to its prim path")
+            if sum(b.weight for b in self.backgrounds) <= 0:
+                raise ValueError("scene.backgrounds: the weights must not all be 0")
+        return self
 
 
 # -------------------------------------------------------------------------------- camera and lights
@@ -905,6 +934,9 @@ def _rebase_paths(data: dict, folder: Path) -> None:
     for d in items(scene, "distractors"):
         if _is_path(d.get("asset")) and not d["asset"].startswith(ASSET_PREFIX):
             d["asset"] = str(resolve_usd(d["asset"], folder))
+    for b in items(scene, "backgrounds"):
+        if _is_path(b.get("usd")) and not b["usd"].startswith(ASSET_PREFIX):
+            b["usd"] = str(resolve_usd(b["usd"], folder))
     for light in items(data, "lights"):
         if _is_path(light.get("texture")):
             light["texture"] = str(resolve_file(light["texture"], folder))
@@ -1000,6 +1032,10 @@ def validate_recipe(data: dict, source: str = "<recipe>", base_dir: Path = Path(
         if not resolve_usd(d.asset, recipe.base_dir).is_file():
             raise InputError(f"USD file not found: {resolve_usd(d.asset, recipe.base_dir)}", source=source,
                              field=f"scene.distractors.{i}.asset")
+    for i, b in enumerate(recipe.scene.backgrounds or []):
+        if not resolve_usd(b.usd, recipe.base_dir).is_file():
+            raise InputError(f"USD file not found: {resolve_usd(b.usd, recipe.base_dir)}", source=source,
+                             field=f"scene.backgrounds.{i}.usd")
     if recipe.scene.distractors and not any(p.scatter for p in recipe.randomizers.poses):
         raise InputError("distractors are placed by a scatter pose randomizer: add randomizers.poses[].scatter",
                          source=source, field="scene.distractors")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wearforge.framespec import FrameSpec, PartSpec, RenderSpec
+from wearforge.randomizers.background import sample_background
 from wearforge.randomizers.camera import sample_camera, sample_resolution
 from wearforge.randomizers.lights import sample_lights
 from wearforge.randomizers.materials import sample_material
@@ -27,11 +28,12 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
     seed = recipe.seed if seed is None else seed
     sampler = Sampler(seed, index)
     rnd = recipe.randomizers
+    background = sample_background([b.weight for b in recipe.scene.backgrounds or []], scene.backgrounds, sampler)
     poses = {p.path: sample_pose(rnd.poses, p.path, p.semantic_class, sampler) for p in scene.parts}
     _distractor_counts(recipe, scene, poses, sampler)
     for i, entry in enumerate(rnd.poses):
         if entry.scatter is not None:
-            _scatter(i, entry, scene, poses, sampler)
+            _scatter(i, entry, scene, poses, sampler, background)
     parts = []
     for part in scene.parts:
         pose, visible = poses[part.path]
@@ -55,6 +57,8 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
         sensor=sample_sensor(rnd.sensor, sampler),
         render=RenderSpec(resolution=sample_resolution(recipe, sampler), spp=recipe.render.spp,
                           max_depth=recipe.render.max_depth, seed=sampler.seed_for("render/seed")),
+        background=background,
+        hidden=list(scene.background_hides.get(background, ())) if background else [],
     )
     if recipe.focus is not None:  # hard-case recipes (wearforge focus): pull some frames towards a hard case
         from wearforge.focus import apply_focus
@@ -63,9 +67,11 @@ def sample_frame(recipe: Recipe, seed: int | None = None, index: int = 0, scene=
     return spec
 
 
-def _scatter(i: int, entry, scene, poses: dict, sampler: Sampler) -> None:
-    """Jointly place the visible parts an entry selects (in scene order) on its surface."""
+def _scatter(i: int, entry, scene, poses: dict, sampler: Sampler, background: str | None) -> None:
+    """Jointly place the visible parts an entry selects (in scene order) on its surface (with backgrounds:
+    on the surface as the frame's background leaves it; scene.support is the background itself)."""
     from wearforge.randomizers.scatter import Footprint, scatter
+    from wearforge.stage import surface_key
 
     chosen = []
     for part in scene.parts:
@@ -74,7 +80,7 @@ def _scatter(i: int, entry, scene, poses: dict, sampler: Sampler) -> None:
             lo, hi = scene.bounds[part.path]
             chosen.append((part.path, Footprint(lo, hi), pose.rotation or list(part.rotation),
                            pose.scale or list(part.scale)))
-    placed = scatter(entry.scatter, chosen, scene.surfaces[entry.scatter.surface], f"poses/{i}/scatter", sampler,
+    placed = scatter(entry.scatter, chosen, scene.surfaces[surface_key(entry.scatter.surface, background)], f"poses/{i}/scatter", sampler,
                      scene.up, scene.meters_per_unit)
     for path, values in placed.items():
         pose, _ = poses[path]

@@ -47,3 +47,17 @@ def labelled_ancestor(prim: Usd.Prim) -> Usd.Prim | None:
             return prim
         prim = prim.GetParent()
     return None
+
+
+def clear_semantics(prim: Usd.Prim) -> bool:
+    """Remove every semantic label of ``prim`` in the current edit target (stronger than where they were
+    authored): the label schemas are deleted from its applied schemas and their attributes blocked, so
+    neither wearforge nor Replicator sees a label. Returns whether the prim had any."""
+    names = [a.GetName() for a in prim.GetAttributes()
+             if a.GetName().startswith(("semantics:labels:", "semantic:"))]
+    schemas = [s for s in prim.GetAppliedSchemas() if s.startswith(("SemanticsLabelsAPI:", "SemanticsAPI:"))]
+    for schema in schemas:
+        prim.RemoveAppliedSchema(schema)
+    for name in names:
+        prim.GetAttribute(name).Block()
+    return bool(names or schemas)

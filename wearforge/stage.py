@@ -59,6 +59,14 @@ class SceneInfo:
     bounds: dict[str, tuple] = field(default_factory=dict)  # part path -> (local min xyz, local max xyz)
     surfaces: dict[str, object] = field(default_factory=dict)  # scatter surface path -> HeightField
     distractors: tuple = ()  # per distractor group: its instance paths
+    backgrounds: tuple[str, ...] = ()  # background prim paths (scene.backgrounds), one shown per frame
+    background_hides: dict[str, tuple[str, ...]] = field(default_factory=dict)  # background -> twin prims it hides
+
+
+def surface_key(surface: str, background: str | None) -> str:
+    """Key of a scatter surface's height field in SceneInfo.surfaces: with backgrounds, one per background
+    shown (what covers a surface depends on it); a surface at scene.support is then the background itself."""
+    return surface if background is None else f"{surface}@{background}"
 
 
 def open_stage(path: str | Path) -> Usd.Stage:
@@ -128,6 +136,8 @@ def check_composition(stage: Usd.Stage, path: Path) -> None:
 
 
 DISTRACTOR_SCOPE = "Distractors"
+BACKGROUND_SCOPE = "Backgrounds"
+RECIPE_LAYER_TAG = "wearforge_recipe.usda"
 
 
 def distractor_paths(recipe: Recipe, stage: Usd.Stage) -> list[list[str]]:
@@ -140,11 +150,70 @@ def distractor_paths(recipe: Recipe, stage: Usd.Stage) -> list[list[str]]:
     return out
 
 
+def background_paths(recipe: Recipe, stage: Usd.Stage) -> list[str]:
+    """Prim paths of the recipe's backgrounds (``scene.backgrounds``, in order) under
+    <defaultPrim>/Backgrounds; empty when the recipe has none."""
+    root = stage.GetDefaultPrim().GetPath() if stage.GetDefaultPrim() else Sdf.Path("/World")
+    out = []
+    for k, b in enumerate(recipe.scene.backgrounds or []):
+        stem = Path(resolve_usd(b.usd, recipe.base_dir)).stem.title().replace("_", "")
+        out.append(str(root.AppendPath(f"{BACKGROUND_SCOPE}/{stem}_{k}")))
+    return out
+
+
+def has_additions(recipe: Recipe) -> bool:
+    """Does the recipe compose anything into the twin (distractors, backgrounds)?"""
+    return bool(recipe.scene.distractors or recipe.scene.backgrounds)
+
+
+def author_additions(recipe: Recipe, stage: Usd.Stage) -> None:
+    """Author what the recipe composes into the twin in the stage's current edit target: distractor
+    instances, and the backgrounds in place of the support.
+
+    Every background is referenced once for the whole run (a frame only toggles visibility, see
+    apply_frame), placed where the support is, with its semantic labels removed: backgrounds are neither
+    parts nor instances. The support prim itself is deactivated, so its geometry, colliders and label leave
+    the scene.
+    """
+    from wearforge.semantics import clear_semantics
+
+    for group, paths in zip(recipe.scene.distractors, distractor_paths(recipe, stage)):
+        asset = str(resolve_usd(group.asset, recipe.base_dir))
+        for path in paths:
+            prim = UsdGeom.Xform.Define(stage, path).GetPrim()
+            prim.GetReferences().AddReference(asset)
+            if group.semantic_class:
+                set_semantic_class(prim, group.semantic_class)
+    if not recipe.scene.backgrounds:
+        return
+    src = f"recipe '{recipe.name}'"
+    support = stage.GetPrimAtPath(recipe.scene.support)
+    if not support:
+        raise InputError(f"prim {recipe.scene.support!r} is not in {recipe.usd_path().name}", source=src,
+                         field="scene.support")
+    paths = background_paths(recipe, stage)
+    scope = UsdGeom.Scope.Define(stage, str(Sdf.Path(paths[0]).GetParentPath())).GetPrim()
+    parent = scope.GetParent()
+    parent_world = world_matrix(parent) if parent and parent.IsA(UsdGeom.Xformable) else np.eye(4)
+    local = np.linalg.inv(parent_world) @ world_matrix(support)
+    for k, (b, path) in enumerate(zip(recipe.scene.backgrounds, paths)):
+        prim = UsdGeom.Xform.Define(stage, path).GetPrim()
+        prim.GetReferences().AddReference(str(resolve_usd(b.usd, recipe.base_dir)))
+        set_matrix(prim, local)
+        if not any(p.IsA(UsdGeom.Gprim) for p in Usd.PrimRange(prim)):
+            raise InputError(f"{resolve_usd(b.usd, recipe.base_dir).name} has no geometry under its default prim",
+                             source=src, field=f"scene.backgrounds.{k}.usd")
+        for p in Usd.PrimRange(prim):
+            if not p.IsInstanceProxy():
+                clear_semantics(p)
+    support.SetActive(False)
+
+
 def open_twin(recipe: Recipe) -> Usd.Stage:
-    """The twin as the recipe sees it: the user's file, plus distractor instances composed from an
-    in-memory layer when the recipe has any (the user's file is never edited)."""
+    """The twin as the recipe sees it: the user's file, plus distractor instances and backgrounds composed
+    from an in-memory layer when the recipe has any (the user's file is never edited)."""
     stage = open_stage(recipe.usd_path())
-    if not recipe.scene.distractors:
+    if not has_additions(recipe):
         return stage
     twin = stage.GetRootLayer()
     extra = Sdf.Layer.CreateAnonymous("wearforge_distractors.usda")
@@ -156,16 +225,35 @@ def open_twin(recipe: Recipe) -> Usd.Stage:
             root.pseudoRoot.SetInfo(key, twin.pseudoRoot.GetInfo(key))
     composed = Usd.Stage.Open(root)
     with Usd.EditContext(composed, extra):
-        for group, paths in zip(recipe.scene.distractors, distractor_paths(recipe, composed)):
-            asset = str(resolve_usd(group.asset, recipe.base_dir))
-            for path in paths:
-                prim = UsdGeom.Xform.Define(composed, path).GetPrim()
-                prim.GetReferences().AddReference(asset)
-                if group.semantic_class:
-                    from wearforge.semantics import set_semantic_class
-
-                    set_semantic_class(prim, group.semantic_class)
+        author_additions(recipe, composed)
+    check_composition(composed, recipe.usd_path())
     return composed
+
+
+def add_recipe_layer(recipe: Recipe, stage: Usd.Stage) -> Sdf.Layer | None:
+    """On a stage opened elsewhere (Kit's UsdContext): compose the recipe's additions (see
+    ``author_additions``) from an anonymous sublayer of the session layer, once; None when there are none.
+    The twin's own layers are not edited. A stage that already has them (from ``open_twin``) is left alone;
+    the layer of an earlier run on the same stage is rewritten for this recipe."""
+    session = stage.GetSessionLayer()
+    layer = next((Sdf.Layer.Find(i) for i in session.subLayerPaths if i.endswith(RECIPE_LAYER_TAG)), None)
+    if layer is not None:
+        layer.Clear()
+    if not has_additions(recipe):
+        return None
+    if layer is None:
+        wanted = (background_paths(recipe, stage) or sum(distractor_paths(recipe, stage), []))[0]
+        if stage.GetPrimAtPath(wanted):
+            return None
+        layer = Sdf.Layer.CreateAnonymous(RECIPE_LAYER_TAG)
+        session.subLayerPaths.append(layer.identifier)  # weaker than the frame layer, which toggles visibility
+        _recipe_layers[session.identifier] = layer  # kept alive with the session layer
+    with Usd.EditContext(stage, layer):
+        author_additions(recipe, stage)
+    return layer
+
+
+_recipe_layers: dict[str, Sdf.Layer] = {}
 
 
 def _light_type(prim: Usd.Prim) -> str | None:
@@ -239,6 +327,8 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
             if name not in cameras:
                 raise InputError(f"no UsdGeom.Camera at {name!r}", source=src, field="randomizers.camera.prim")
     _check_selectors(recipe, parts, lights, src)
+    backgrounds = _checked_backgrounds(recipe, stage, src)
+    hides = _background_hides(recipe, stage, backgrounds, parts, src)
     bounds, surfaces = {}, {}
     scatters = [(i, e.scatter) for i, e in enumerate(recipe.randomizers.poses) if e.scatter is not None]
     if scatters:
@@ -247,10 +337,15 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
             rng = cache.ComputeUntransformedBound(stage.GetPrimAtPath(part.path)).ComputeAlignedRange()
             bounds[part.path] = (tuple(rng.GetMin()), tuple(rng.GetMax()))
         for i, cfg in scatters:
-            if cfg.surface not in surfaces:
-                movable = [p.path for p in parts if p.path != cfg.surface]  # a part may be the surface
-                surfaces[cfg.surface] = _support_field(stage, cfg.surface, movable, src,
-                                                       f"randomizers.poses.{i}.scatter.surface")
+            movable = [p.path for p in parts if p.path != cfg.surface]  # a part may be the surface
+            field = f"randomizers.poses.{i}.scatter.surface"
+            for shown in backgrounds or [None]:
+                key = surface_key(cfg.surface, shown)
+                if key in surfaces:
+                    continue
+                hidden = [b for b in backgrounds if b != shown] + list(hides.get(shown, ()))
+                on = shown if shown is not None and cfg.surface == support else cfg.surface
+                surfaces[key] = _support_field(stage, on, movable + hidden, src, field)
     return SceneInfo(
         usd=str(recipe.usd_path()),
         up=tuple(up_vector(stage)),
@@ -262,7 +357,42 @@ def read_scene(recipe: Recipe, stage: Usd.Stage | None = None) -> SceneInfo:
         bounds=bounds,
         surfaces=surfaces,
         distractors=tuple(tuple(p) for p in distractor_paths(recipe, stage)) if recipe.scene.distractors else (),
+        backgrounds=tuple(backgrounds),
+        background_hides=hides,
     )
+
+
+def _background_hides(recipe: Recipe, stage: Usd.Stage, backgrounds: list[str], parts: list[PartInfo],
+                      src: str) -> dict[str, tuple[str, ...]]:
+    """Per background, the twin prims it hides: present, and neither parts nor holding parts."""
+    out = {}
+    for k, (b, path) in enumerate(zip(recipe.scene.backgrounds or [], backgrounds)):
+        for j, hide in enumerate(b.hide):
+            field = f"scene.backgrounds.{k}.hide.{j}"
+            if not Sdf.Path.IsValidPathString(hide) or not Sdf.Path(hide).IsAbsolutePath() or \
+                    not stage.GetPrimAtPath(hide):
+                raise InputError(f"no prim {hide!r} in {recipe.usd_path().name}", source=src, field=field)
+            if any(p.path == hide or p.path.startswith(hide.rstrip("/") + "/") for p in parts):
+                raise InputError(f"{hide} is or holds a part; parts are hidden with a pose randomizer's 'visible'",
+                                 source=src, field=field)
+        out[path] = tuple(b.hide)
+    return out
+
+
+def _checked_backgrounds(recipe: Recipe, stage: Usd.Stage, src: str) -> list[str]:
+    """The background prims, each present and drawn (a stage opened without open_twin may lack them)."""
+    paths = background_paths(recipe, stage)
+    for k, path in enumerate(paths):
+        prim = stage.GetPrimAtPath(path)
+        if not prim or not any(_renderable_gprim(p) for p in drawn_prims(stage, prim)):
+            raise InputError(f"background {path} is not in the stage or has no geometry (open the twin with "
+                             "wearforge.stage.open_twin or add_recipe_layer)", source=src,
+                             field=f"scene.backgrounds.{k}.usd")
+    return paths
+
+
+def _renderable_gprim(prim: Usd.Prim) -> bool:
+    return prim.IsA(UsdGeom.Gprim) and not prim.IsA(UsdLux.BoundableLightBase)
 
 
 def _support_field(stage: Usd.Stage, path: str, movable: list[str], src: str, field: str):
@@ -393,7 +523,32 @@ def apply_frame(stage: Usd.Stage, spec: FrameSpec) -> Sdf.Layer:
         for light in spec.lights:
             _apply_light(stage, light, spec)
         _apply_camera(stage, spec.camera, spec.render.resolution)
+        _apply_background(stage, spec)
     return layer
+
+
+def hidden_backgrounds(stage: Usd.Stage, spec: FrameSpec) -> list[str]:
+    """What a frame's background leaves out: the other backgrounds (the siblings of its background under the
+    Backgrounds scope) and the twin prims it hides."""
+    if spec.background is None:
+        return []
+    prim = stage.GetPrimAtPath(spec.background)
+    if not prim:
+        raise InputError(f"background {spec.background} is not in the stage", source="FrameSpec", field="background")
+    for path in spec.hidden:
+        if not stage.GetPrimAtPath(path):
+            raise InputError(f"prim {path} is not in the stage", source="FrameSpec", field="hidden")
+    return [str(c.GetPath()) for c in prim.GetParent().GetChildren() if c.GetPath() != prim.GetPath()] + \
+        list(spec.hidden)
+
+
+def _apply_background(stage: Usd.Stage, spec: FrameSpec) -> None:
+    """Show the frame's background and hide the others: every background stays loaded for the run, so
+    the renderers keep one scene and only a visibility changes between frames."""
+    for path in hidden_backgrounds(stage, spec):
+        UsdGeom.Imageable(stage.GetPrimAtPath(path)).CreateVisibilityAttr(UsdGeom.Tokens.invisible)
+    if spec.background is not None:
+        UsdGeom.Imageable(stage.GetPrimAtPath(spec.background)).CreateVisibilityAttr(UsdGeom.Tokens.inherited)
 
 
 def _apply_part(stage: Usd.Stage, part: PartSpec) -> None:

@@ -37,6 +37,7 @@ class GraphPlan:
     parts: list[str] = field(default_factory=list)
     lights: list[str] = field(default_factory=list)
     camera: str = ""
+    backgrounds: list[str] = field(default_factory=list)
 
 
 def check_graph_mode(specs: list[FrameSpec]) -> None:
@@ -98,7 +99,22 @@ def compile_graph(rep, specs: list[FrameSpec], scene: SceneInfo, shaders: dict[s
                 register_physics(rep, info.path, parts, colliders.get(info.path, []), seq)
             register_lights(rep, specs, seq, plan)
             register_camera(rep, specs, seq, plan)
+            register_backgrounds(rep, specs, scene, seq, plan)
     return plan
+
+
+def register_backgrounds(rep, specs: list[FrameSpec], scene: SceneInfo, seq, plan: GraphPlan) -> None:
+    """Per-frame background: every background prim is on the stage for the whole run (the recipe layer);
+    a visibility sequence per prim shows the frame's one, as step mode's apply_frame does."""
+    for path in scene.backgrounds:
+        visibility = ["inherited" if s.background == path else "invisible" for s in specs]
+        with rep.get.prim_at_path(path):
+            rep.modify.attribute("visibility", seq(visibility), attribute_type="token")
+        plan.backgrounds.append(path)
+    for path in sorted({p for s in specs for p in s.hidden}):  # twin prims a background hides (its 'hide')
+        with rep.get.prim_at_path(path):
+            rep.modify.attribute("visibility", seq(["invisible" if path in s.hidden else "inherited" for s in specs]),
+                                 attribute_type="token")
 
 
 def register_pose(rep, info, parts, seq) -> None:

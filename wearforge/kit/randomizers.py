@@ -26,10 +26,11 @@ def prepare(recipe, stage, frames: int | None = None, seed: int | None = None):
 
     from wearforge.recipe import Recipe, load_recipe
     from wearforge.scenario import sample_frame
-    from wearforge.stage import preview_surfaces, read_scene
+    from wearforge.stage import add_recipe_layer, preview_surfaces, read_scene
 
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(Path(recipe))
+    add_recipe_layer(recipe, stage)
     scene = read_scene(recipe, stage)
     count = frames or recipe.frames
     specs = [sample_frame(recipe, seed, i, scene) for i in range(count)]

@@ -50,13 +50,14 @@ class Run:
         from wearforge.labels import LabelSpace
         from wearforge.recipe import Recipe, load_recipe
         from wearforge.scenario import sample_frame
-        from wearforge.stage import apply_frame, frame_layer, read_scene
+        from wearforge.stage import add_recipe_layer, apply_frame, frame_layer, read_scene
         from wearforge.twin_reader import assign_parts, read_geometry
 
         self.rep, self.stage, self.rt_subframes = rep, stage, rt_subframes
         if stage is None:
             raise InputError("no stage is open: open the recipe's twin first")
         self.recipe = recipe if isinstance(recipe, Recipe) else load_recipe(Path(recipe))
+        add_recipe_layer(self.recipe, stage)  # distractors and backgrounds, once for the run (session sublayer)
         scene = read_scene(self.recipe, stage)
         self.specs = [sample_frame(self.recipe, None, i, scene) for i in range(frames or self.recipe.frames)]
         self.meshes = read_geometry(stage)
@@ -301,10 +302,14 @@ def _open_twin(recipe) -> object:
 
     from wearforge.errors import InputError
 
+    from wearforge.stage import add_recipe_layer
+
     context = omni.usd.get_context()
     if not context.open_stage(str(recipe.usd_path())):
         raise InputError("Kit could not open the twin", source=str(recipe.usd_path()))
-    return context.get_stage()
+    stage = context.get_stage()
+    add_recipe_layer(recipe, stage)
+    return stage
 
 
 async def _batch_async(rep, args) -> int:

@@ -17,7 +17,7 @@ from pxr import Usd, UsdGeom
 from wearforge.errors import InputError
 from wearforge.framespec import FrameSpec, PoseSpec
 from wearforge.recipe import Settle
-from wearforge.stage import apply_frame
+from wearforge.stage import apply_frame, hidden_backgrounds
 from wearforge.transforms import gf_to_np, matrix_to_trs
 
 log = logging.getLogger("wearforge.physics")
@@ -49,7 +49,9 @@ def settle_frame(stage: Usd.Stage, spec: FrameSpec, cfg: Settle) -> FrameSpec:
     import warp as wp
 
     apply_frame(stage, spec)
-    hidden = [re.escape(p.path) + "(/.*)?$" for p in spec.parts if not p.visible]
+    # hidden parts and the backgrounds the frame does not show take no part in the simulation
+    hidden = [re.escape(p) + "(/.*)?$" for p in [p.path for p in spec.parts if not p.visible]
+              + hidden_backgrounds(stage, spec)]
     # Simulate in the stage's own units and up axis (no rotation of the scene: rest poses map straight
     # back); gravity, contact gap and rest thresholds are metres and seconds, converted to stage units.
     mpu = float(UsdGeom.GetStageMetersPerUnit(stage))
