@@ -168,7 +168,8 @@ class WearStack:
     tangent: np.ndarray | None = None  # (R, R, 3) groove direction in the normal map's frame, encoded; z = 0.5
     device_rgba: dict | None = None  # with keep_device: RGBA8 maps as Warp arrays on the kernels' device
     # with device_maps: the float maps as Warp arrays on the kernels' device (base_color and normal (R, R) vec3,
-    # roughness and metallic (R, R)), for a renderer that takes them as they are (DLPack)
+    # roughness, metallic and anisotropy (R, R), tangent (R, R) vec3), for a renderer that takes them as they are
+    # (DLPack)
     device_maps: dict | None = None
 
     @property
@@ -268,7 +269,8 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                      defect_instance=instance, cover=bake.cover, anisotropy=mat.aniso.numpy(),
                      tangent=tangent.numpy(), device_rgba=device_rgba,
                      device_maps={"base_color": mat.color, "roughness": mat.rough, "metallic": mat.metal,
-                                  "normal": normal} if device_maps else None)
+                                  "normal": normal, "anisotropy": mat.aniso, "tangent": tangent}
+                     if device_maps else None)
 
 
 def _split_regions(instance: np.ndarray, cover: np.ndarray, layers: list[int]) -> np.ndarray:
