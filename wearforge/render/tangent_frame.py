@@ -68,7 +68,7 @@ def _plugin_class(mi):
         def __init__(self, props):
             super().__init__(props)
             self.nested = props["nested_bsdf"]
-            self.tangent = props["tangent"]
+            self.tangent = props.get_texture("tangent", NEUTRAL_TANGENT[0])  # none: the frame as it is
             self.m_components = [self.nested.flags(i) for i in range(self.nested.component_count())]
             self.m_flags = self.nested.flags()
 
