@@ -168,8 +168,7 @@ class WearStack:
     tangent: np.ndarray | None = None  # (R, R, 3) groove direction in the normal map's frame, encoded; z = 0.5
     device_rgba: dict | None = None  # with keep_device: RGBA8 maps as Warp arrays on the kernels' device
     # with device_maps: the float maps as Warp arrays on the kernels' device (base_color and normal (R, R) vec3,
-    # roughness, metallic and anisotropy (R, R), tangent (R, R) vec3), for a renderer that takes them as they are
-    # (DLPack)
+    # roughness and metallic (R, R)), for a renderer that takes them as they are (DLPack)
     device_maps: dict | None = None
 
     @property
