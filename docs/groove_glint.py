@@ -100,7 +100,8 @@ def render_row(usd: Path, material: dict, layers: list, texels: int, size: int, 
                 stage = open_twin(recipe)
                 renderer = StandaloneRenderer(stage, labels=LabelConfig(visibility=False))
                 renderer.backend.grooves = grooves
-            shots.append(renderer.render(sample_frame(recipe, None, 0, read_scene(recipe, stage)))["rgb"]["data"][..., :3])
+            spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
+            shots.append(renderer.render(spec)["rgb"]["data"][..., :3])
     return shots
 
 

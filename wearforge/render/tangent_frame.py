@@ -77,6 +77,8 @@ def _plugin_class(mi):
             t = self.tangent.eval(si, active)
             gx, gy = dr.fma(t[0], 2.0, -1.0), dr.fma(t[1], 2.0, -1.0)
             length = dr.sqrt(dr.fma(gx, gx, gy * gy))
+            # short where the bilinear lookup blends into texels without a groove (or, rarely, into one
+            # running the opposite way): the direction is renormalised, and near zero the frame stays
             grooved = length > 1e-3
             inv = dr.rcp(dr.maximum(length, 1e-3))
             # across the groove g = (gx, gy) is n x g = (-gy, gx); no groove: the frame as it is
