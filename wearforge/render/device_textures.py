@@ -26,17 +26,21 @@ def zero_copy_usable(variant: str, warp_device: str) -> bool:
 
 
 def stack_tensors(mi, stack) -> dict[str, object]:
-    """The stack's texture data as ``mi.TensorXf``: normal, base_color (R, R, 3), roughness, metallic (R, R, 1).
+    """The stack's texture data as ``mi.TensorXf``: normal, base_color (R, R, 3), roughness, metallic,
+    anisotropic (R, R, 1) and tangent (R, R, 3), the encoded groove direction.
 
     From the stack's Warp arrays when it has ``device_maps`` (no copy), else from its host arrays.
     """
     maps = stack.device_maps
     if maps is None:
         tensor = mi.TensorXf
+        anisotropic, tangent = groove_maps(stack)
         return {"normal": tensor(np.ascontiguousarray(stack.normal, np.float32)),
                 "base_color": tensor(np.ascontiguousarray(stack.base_color, np.float32)),
                 "roughness": tensor(np.ascontiguousarray(np.maximum(stack.roughness, ROUGHNESS_FLOOR)[..., None])),
-                "metallic": tensor(np.ascontiguousarray(stack.metallic[..., None], np.float32))}
+                "metallic": tensor(np.ascontiguousarray(stack.metallic[..., None], np.float32)),
+                "anisotropic": tensor(np.ascontiguousarray(anisotropic)),
+                "tangent": tensor(np.ascontiguousarray(tangent))}
     import drjit as dr
 
     def channel(array, floor: float | None = None):
@@ -46,4 +50,13 @@ def stack_tensors(mi, stack) -> dict[str, object]:
         return mi.TensorXf(flat, shape=(*array.shape, 1))
 
     return {"normal": mi.TensorXf(maps["normal"]), "base_color": mi.TensorXf(maps["base_color"]),
-            "roughness": channel(maps["roughness"], ROUGHNESS_FLOOR), "metallic": channel(maps["metallic"])}
+            "roughness": channel(maps["roughness"], ROUGHNESS_FLOOR), "metallic": channel(maps["metallic"]),
+            "anisotropic": channel(maps["anisotropy"]), "tangent": mi.TensorXf(maps["tangent"])}
+
+
+def groove_maps(stack) -> tuple[np.ndarray, np.ndarray]:
+    """Anisotropy (R, R, 1) and encoded groove direction (R, R, 3) as float32, isotropic where the stack has none."""
+    res = stack.resolution
+    if stack.anisotropy is None or stack.tangent is None:
+        return np.zeros((res, res, 1), np.float32), np.full((res, res, 3), 0.5, np.float32)
+    return stack.anisotropy.astype(np.float32)[..., None], stack.tangent.astype(np.float32)

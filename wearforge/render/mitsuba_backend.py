@@ -19,7 +19,8 @@ import numpy as np
 
 from wearforge.color import srgb_to_linear
 from wearforge.twin_reader import CameraState, FrameState, LightState, MaterialState, MeshGeometry, Texture
-from wearforge.render.device_textures import stack_tensors
+from wearforge.render import tangent_frame
+from wearforge.render.device_textures import groove_maps, stack_tensors
 from wearforge.render.variant import choose_variant
 
 log = logging.getLogger("wearforge.render")
@@ -71,6 +72,11 @@ class MitsubaBackend:
 
         self.dr = drjit
         self.variant = self.mi.variant()
+        # scratches and machined finishes glint with their groove direction through the groove_frame BSDF;
+        # in the scalar variant that Python BSDF would run once per ray, so stacks render isotropically there
+        self.grooves = tangent_frame.jit_variant(self.variant)
+        if self.grooves:
+            tangent_frame.register(self.mi)
         self.meshes = meshes
         self.max_depth = max_depth
         self._scene = None
@@ -161,11 +167,19 @@ class MitsubaBackend:
     def _bsdf(self, mat: MaterialState, stack=None) -> dict:
         if stack is not None:
             # a wear stack replaces the clean values with textures; the normal map carries its relief
-            bsdf = {"type": "normalmap", "normalmap": self._bitmap(stack.normal), "bsdf": {
+            principled = {
                 "type": "principled", "base_color": self._bitmap(stack.base_color),
                 "roughness": self._bitmap(np.maximum(stack.roughness, 0.02)[..., None]),
                 "metallic": self._bitmap(stack.metallic[..., None]), "eta": max(float(mat.ior), 1.0001),
-                "clearcoat": float(mat.clearcoat), "clearcoat_gloss": float(1.0 - mat.clearcoat_roughness)}}
+                "clearcoat": float(mat.clearcoat), "clearcoat_gloss": float(1.0 - mat.clearcoat_roughness)}
+            anisotropic, tangent = groove_maps(stack)
+            if self.grooves:
+                # anisotropy along the stack's groove directions (tangent_frame), under the normal map's relief
+                principled["anisotropic"] = self._bitmap(anisotropic)
+                principled = tangent_frame.grooved_bsdf(principled, self._bitmap(tangent))
+            elif anisotropic.any():
+                _warn_isotropic(self.variant)
+            bsdf = {"type": "normalmap", "normalmap": self._bitmap(stack.normal), "bsdf": principled}
             return {"type": "mask", "opacity": float(mat.opacity), "bsdf": bsdf} if mat.opacity < 1.0 else bsdf
         bsdf = {"type": "principled",
                 "base_color": ({"type": "mesh_attribute", "name": "vertex_color"} if mat.vertex_color else
@@ -261,10 +275,13 @@ class MitsubaBackend:
             stack = stacks.get(i)
             if stack is not None:
                 data = stack_tensors(mi, stack)  # from the device where the stack has Warp maps (DLPack)
-                p[prefix + "normalmap.data"] = data.pop("normal")
-                prefix += "nested_bsdf."
+                if not self.grooves:
+                    del data["anisotropic"], data["tangent"]
+                    if stack.anisotropy is not None and stack.anisotropy.any():
+                        _warn_isotropic(self.variant)
                 for name, tensor in data.items():
-                    p[prefix + f"{name}.data"] = tensor
+                    p[prefix + tangent_frame.stack_parameter(name, self.grooves)] = tensor
+                prefix += tangent_frame.principled_prefix(self.grooves)
                 changed = True
                 put(prefix + "eta", max(float(mat.ior), 1.0001), float)
                 put(prefix + "clearcoat.value", mat.clearcoat, float)
@@ -442,11 +459,15 @@ class MitsubaBackend:
             prefix = self._stack_prefix(i)
             res = stack.resolution
             color, rough, metal = clean[i]
-            flat = {"normalmap.data": np.broadcast_to(np.float32([0.5, 0.5, 1.0]), (res, res, 3)),
-                    "nested_bsdf.base_color.data": np.broadcast_to(np.float32(color), (res, res, 3)),
-                    "nested_bsdf.roughness.data": np.full((res, res, 1), max(float(rough), 0.02), np.float32),
-                    "nested_bsdf.metallic.data": np.full((res, res, 1), float(metal), np.float32)}
-            for key, value in flat.items():
+            flat = {"normal": np.broadcast_to(np.float32([0.5, 0.5, 1.0]), (res, res, 3)),
+                    "base_color": np.broadcast_to(np.float32(color), (res, res, 3)),
+                    "roughness": np.full((res, res, 1), max(float(rough), 0.02), np.float32),
+                    "metallic": np.full((res, res, 1), float(metal), np.float32)}
+            if self.grooves:  # the clean material has no grooves: isotropic, no direction
+                flat.update(anisotropic=np.zeros((res, res, 1), np.float32),
+                            tangent=tangent_frame.neutral_tangent(res))
+            for name, value in flat.items():
+                key = tangent_frame.stack_parameter(name, self.grooves)
                 # a host copy: the parameter's own tensor is updated in place by the assignment below
                 saved[prefix + key] = np.array(p[prefix + key], np.float32)
                 p[prefix + key] = tensor(np.ascontiguousarray(value, np.float32))
@@ -510,7 +531,16 @@ class MitsubaBackend:
 
 
 _warned_domes = False
+_warned_isotropic = False
 _libc = None
+
+
+def _warn_isotropic(variant: str) -> None:
+    global _warned_isotropic
+    if not _warned_isotropic:
+        log.warning("the %s variant renders scratches and machined finishes without their directional glint "
+                    "(isotropic); the LLVM or CUDA variant renders it", variant)
+        _warned_isotropic = True
 
 
 def _trim_heap() -> None:

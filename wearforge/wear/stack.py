@@ -268,7 +268,8 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                      defect_instance=instance, cover=bake.cover, anisotropy=mat.aniso.numpy(),
                      tangent=tangent.numpy(), device_rgba=device_rgba,
                      device_maps={"base_color": mat.color, "roughness": mat.rough, "metallic": mat.metal,
-                                  "normal": normal} if device_maps else None)
+                                  "normal": normal, "anisotropy": mat.aniso, "tangent": tangent}
+                     if device_maps else None)
 
 
 def _split_regions(instance: np.ndarray, cover: np.ndarray, layers: list[int]) -> np.ndarray:

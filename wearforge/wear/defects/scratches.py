@@ -22,6 +22,7 @@ from wearforge.wear.types import Layer, Material, Surface
 REGIONS = False
 SEGMENTS = 12
 PRIMER = wp.constant(wp.vec3(0.30, 0.11, 0.06))  # red-oxide primer, linear
+GROOVE_ROUGHNESS = wp.constant(0.4)  # of a groove in metal, with anisotropy 1 (see the kernel)
 
 
 @dataclass(frozen=True)
@@ -99,17 +100,18 @@ def _scratches(s: Surface, m: Material, out: Layer, pts: wp.array2d(dtype=wp.vec
         out.rough[y, x] = coverage_blend1(r0, rough, 1.0, mask)
         out.metal[y, x] = coverage_blend1(m.metal[y, x], through, cover, mask)
     else:
-        # ploughed metal: burnished groove floor and burrs, brighter and smoother than the finish
+        # ploughed metal: a burnished floor, smooth along the groove, whose curved walls and burrs spread the
+        # highlight across it. With the full anisotropy below the renderer's lobe is rough across
+        # (alpha = r^2 / 0.32 = 0.5 for r = 0.4: wall slopes of about 27 degrees) and smooth along (alpha 0.05)
         bright = wp.min(base * 1.15 + wp.vec3(0.04), wp.vec3(1.0))
         out.color[y, x] = coverage_blend(base, bright, wp.min(cover + shoulder, 1.0), mask)
-        out.rough[y, x] = coverage_blend1(m.rough[y, x], wp.max(m.rough[y, x] * 0.4, 0.06), wp.min(cover + shoulder, 1.0),
-                                          mask)
+        out.rough[y, x] = coverage_blend1(m.rough[y, x], GROOVE_ROUGHNESS, wp.min(cover + shoulder, 1.0), mask)
         out.metal[y, x] = m.metal[y, x]
     out.mask[y, x] = mask
     g = 1.0 - wp.min(best / wp.max(half, 1.0e-9), 1.0)
     out.height[y, x] = -depth * g * g * wp.min(2.0 * half / texel, 1.0)
     # the groove's micro-geometry stretches the highlight across it: strong anisotropy along the groove
-    out.aniso[y, x] = 0.9
+    out.aniso[y, x] = wp.where(painted, 0.9, 1.0)
     out.tdir[y, x] = wp.normalize(best_dir)
     out.occ[y, x] = wp.uint32(best_k + 1)
 
