@@ -105,6 +105,8 @@ def main() -> None:
     ap.add_argument("--presets", nargs="+", default=["painted_safety_yellow", "bare_steel"])
     ap.add_argument("--size", type=int, default=96)
     ap.add_argument("--spp", type=int, default=48)
+    ap.add_argument("--contact", type=float, default=None,
+                    help="the dent's contact mark (default: the dents' default); 0 = relief alone")
     ap.add_argument("--pictures", default=None, help="folder for side-by-side PNGs")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "dent_visibility.json"))
     args = ap.parse_args()
@@ -118,7 +120,8 @@ def main() -> None:
                 row = {"preset": preset, "seed": seed}
                 shots = []
                 for mode, displace in (("displaced", True), ("normal_map", False)):
-                    dent, flat, seconds = frames(usd, folder, preset, seed, displace, args.size, args.spp)
+                    dent, flat, seconds = frames(usd, folder, preset, seed, displace, args.size, args.spp,
+                                                 dent={} if args.contact is None else {"contact": args.contact})
                     share, floor, labelled = visible_share(dent, flat)
                     row[mode] = {"visible_pct": 100.0 * share, "noise_floor_de": floor, "labelled_px": labelled,
                                  "frame_s": seconds}
@@ -138,8 +141,8 @@ def main() -> None:
                                   "median_frame_s": float(np.median([r[mode]["frame_s"] for r in mine]))}
                            for mode in ("displaced", "normal_map")}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"size": args.size, "spp": args.spp, "rows": rows, "summary": summary},
-                                         indent=1))
+    Path(args.out).write_text(json.dumps({"size": args.size, "spp": args.spp, "contact": args.contact, "rows": rows,
+                                          "summary": summary}, indent=1))
     print("| material | mode | median visible | lowest visible | median frame |")
     print("|---|---|---|---|---|")
     for preset, modes in summary.items():
