@@ -14,7 +14,7 @@ Run: ``python benchmarks/label_visibility.py --frames 6 --size 128 96`` (about 1
 ``--no-truth --size 512 384 --spp 64`` measures only what the label passes cost per frame (render,
 visibility pairs, annotation), against the beauty render of the same frame.
 ``--only dents --frames 4`` measures one class: the first 4 frames (in frame order) that carry it, with
-truth renders for that class only.
+truth renders for that class only; ``--no-displacement`` keeps dents in the normal map (the peer).
 Writes benchmarks/results/label_visibility.json and an overlay PNG per frame when ``--pictures DIR``.
 """
 
@@ -79,6 +79,8 @@ def main() -> None:
     ap.add_argument("--no-truth", action="store_true", help="only time the label passes")
     ap.add_argument("--only", default=None, help="one defect class: frames that carry it, truth for it alone")
     ap.add_argument("--max-index", type=int, default=200, help="with --only: frame indices searched")
+    ap.add_argument("--no-displacement", action="store_true",
+                    help="dents in the normal map only (the Kit home's way), not displacing the mesh")
     ap.add_argument("--pictures", default=None, help="folder for overlay PNGs (labels green, ignore magenta)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "label_visibility.json"))
     args = ap.parse_args()
@@ -95,6 +97,7 @@ def main() -> None:
         update={"resolution": tuple(args.size), "spp": args.spp})})
     stage = open_stage(recipe.usd_path())
     renderer = StandaloneRenderer.for_recipe(recipe, stage)
+    renderer.wear.displace = not args.no_displacement
     scene = read_scene(recipe, stage)
     space = renderer.labels
     threshold = recipe.labels.visible_delta_e
@@ -167,6 +170,7 @@ def main() -> None:
                    "visible_unlabelled_pct": 100.0 * t["changed_missed"] / t["changed"] if t["changed"] else None,
                    "ignored_pct": 100.0 * t["ignored"] / t["class_pixels"] if t["class_pixels"] else None}
     result = {"recipe": Path(args.recipe).name, "frames": len(indices), "frame_indices": indices, "only": args.only,
+              "displacement": not args.no_displacement,
               "size": list(args.size), "spp": args.spp,
               "visibility_spp": recipe.labels.visibility_spp, "supersampling": recipe.labels.supersampling,
               "truth_spp": args.truth_spp, "visible_delta_e": threshold, "variant": renderer.variant,

@@ -106,7 +106,7 @@ def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: i
             at = densest(stack)
             texel_mm = _texel_mm(renderer, index, resolution, at)
             flats.append(swatch(stack, at, int(round(FIELD_MM / max(texel_mm, 1e-6))), size,
-                                texel=texel_mm * 1e-3))  # object units per texel
+                                texel=texel_mm * 1e-3 * resolution / stack.resolution))  # object units per texel
             if render:
                 closeup = _closeup_recipe(overview, renderer, state, index, stack, at)
                 recipe = validate_recipe(closeup, source="wearforge textures", base_dir=Path("."))
