@@ -99,7 +99,8 @@ def _plate_stage(folder, half: float, meters_per_unit: float):
     return folder / "plate.usda"
 
 
-def _renderer(tmp_path, write_recipe, meters_per_unit=1.0, camera=None, layers=None, name="plate"):
+def _renderer(tmp_path, write_recipe, meters_per_unit=1.0, camera=None, layers=None, name="plate",
+              resolution=(64, 64), variant="auto"):
     from wearforge.recipe import LabelConfig, load_recipe
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
@@ -118,9 +119,9 @@ def _renderer(tmp_path, write_recipe, meters_per_unit=1.0, camera=None, layers=N
         "randomizers": {"materials": [{"preset": "bare_steel"}],
                         "wear": [{"resolution": 512, "texels_per_pixel": 0, "layers": layers,
                                   "focus": [0.0, 0.0, 0.0], "focus_radius": 0.002 * unit}]},
-        "render": {"resolution": [64, 64], "spp": 1}, "seed": 4}, name))
+        "render": {"resolution": list(resolution), "spp": 1}, "seed": 4}, name))
     stage = open_stage(recipe.usd_path())
-    renderer = StandaloneRenderer(stage, labels=LabelConfig(visibility_spp=2))
+    renderer = StandaloneRenderer(stage, variant=variant, labels=LabelConfig(visibility_spp=2))
     return renderer, sample_frame(recipe, None, 0, read_scene(recipe, stage))
 
 
@@ -171,3 +172,46 @@ def test_a_plate_without_dents_keeps_its_mesh(tmp_path, write_recipe):
     geo = renderer.meshes[0]
     assert (shape.vertex_count(), shape.face_count()) == (len(geo.points), len(geo.faces))
     assert renderer.backend.label_pass((64, 64)).position[..., 2].min() == 0.0
+
+
+SCALAR = """
+import sys
+from pathlib import Path
+import numpy as np
+import yaml
+sys.path.insert(0, "tests")
+from test_displacement import _renderer
+
+folder = Path(sys.argv[1])
+def write_recipe(data, name="plate"):
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+renderer, spec = _renderer(folder, write_recipe, resolution=(16, 16), variant="scalar")
+lows = []
+for displace in (True, False, True):  # a dent, none, the dent again: the mesh changes size each time
+    renderer.wear.displace = displace
+    renderer.render(spec)
+    labels = renderer.backend.label_pass((16, 16))
+    lows.append(float(labels.position[..., 2].min()))
+    assert (labels.mesh >= 0).all()
+print(renderer.variant, *lows)
+"""
+
+
+@pytest.mark.slow
+def test_the_scalar_variant_displaces_too(tmp_path):
+    """Scalar Mitsuba cannot resize mesh buffers through parameters: a new displacement rebuilds the scene."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", SCALAR, str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert proc.returncode == 0, proc.stderr
+    variant, *lows = proc.stdout.split()[-4:]
+    assert variant == "scalar_rgb"
+    depth = DEPTH_MM * 1e-3
+    # 16 x 16 pixel centres sample the cup about 2 mm apart: the lowest one is near, not at, the floor
+    assert [float(v) for v in lows] == pytest.approx([-depth, 0.0, -depth], abs=0.15 * depth)

@@ -7,7 +7,7 @@ geometry, exactly, with no random numbers. For defect labels, ``surface_samples`
 pixel (coverage) and ``render_without_wear`` renders the frame with the wear stacks swapped for their
 clean material (visibility). Meshes whose stack has a displacement map (dents) are refined and displaced
 by it (``wearforge.render.displace``); Mitsuba takes the new vertex and face counts through ``mi.traverse``,
-so this needs no rebuild.
+so this needs no rebuild (except in the scalar variant).
 """
 
 from __future__ import annotations
@@ -364,6 +364,9 @@ class MitsubaBackend:
         """Build on first use or when the scene's structure changed, else update parameters."""
         stacks = stacks or {}
         sig = self._signature_of(state, resolution, stacks)
+        if self.variant.startswith("scalar"):
+            # the scalar variant cannot resize a mesh's buffers through parameters: new dents rebuild the scene
+            rebuild |= any([self._displace(i, stacks.get(i)) for i in range(len(self.meshes))])
         if rebuild or sig != self._signature:
             # Drop the old scene first, then hand its memory back: Dr.Jit keeps freed blocks in its
             # allocation cache and, across rebuilds with wear textures, that cache grew ~50 MiB per
