@@ -215,3 +215,35 @@ def test_the_scalar_variant_displaces_too(tmp_path):
     depth = DEPTH_MM * 1e-3
     # 16 x 16 pixel centres sample the cup about 2 mm apart: the lowest one is near, not at, the floor
     assert [float(v) for v in lows] == pytest.approx([-depth, 0.0, -depth], abs=0.15 * depth)
+
+
+def test_a_dent_over_a_hard_edge_leaves_the_cube_closed():
+    """A cube with hard edges (4 vertices per face, own normals and UV chart): dents grown by the stack near
+    an edge refine and displace it, and every edge of the result is still shared by exactly two triangles."""
+    from wearforge.wear import CleanMaterial, LayerSpec, bake, build_stack
+
+    pts, nrm, uv, tri = [], [], [], []
+    for k, n in enumerate([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)]):
+        n = np.array(n, float)
+        a = np.roll(n, 1)
+        b = np.cross(n, a)
+        base = len(pts)
+        for i, j in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+            pts.append(0.5 * (n + i * a + j * b))
+            nrm.append(n)
+            uv.append(((k % 3 + 0.05 + 0.45 * (i + 1)) / 3, (k // 3 + 0.05 + 0.45 * (j + 1)) / 2))
+        tri += [[base, base + 1, base + 2], [base, base + 2, base + 3]]
+    pts, nrm, uv = (np.array(x, np.float32) for x in (pts, nrm, uv))
+    tri = np.array(tri, np.uint32)
+    baked = bake(pts, tri.astype(np.int32), nrm, uv, 256, occlusion_resolution=64, rays=8)
+    stack = build_stack(baked, CleanMaterial((0.5, 0.5, 0.5), 1.0, 0.3),
+                        [LayerSpec("dents", 2, {"count": 4, "radius": 120.0, "depth": 20.0})], displace=True,
+                        focus=(np.array([0.5, 0.0, 0.45]), 0.05))  # next to the edge x = z = 0.5
+    out = displace(MeshGeometry("cube", "/Cube", None, None, pts, tri, nrm, uv), stack.displacement)
+    assert out is not None and out.moved_vertices > 100
+    _, weld = np.unique(out.flat.points, axis=0, return_inverse=True)
+    f = weld.ravel()[out.mesh.faces.astype(np.int64)]
+    edges = np.sort(np.stack([f, np.roll(f, -1, axis=1)], -1).reshape(-1, 2), axis=1)
+    assert set(np.unique(np.unique(edges, axis=0, return_counts=True)[1])) == {2}
+    moved = out.mesh.points[out.flat.points[:, 0] > 0.499]  # the +x face and its edges
+    assert moved[:, 0].min() < 0.5 - 0.015  # the dents (20 mm deep) are there
