@@ -247,3 +247,25 @@ def test_a_dent_over_a_hard_edge_leaves_the_cube_closed():
     assert set(np.unique(np.unique(edges, axis=0, return_counts=True)[1])) == {2}
     moved = out.mesh.points[out.flat.points[:, 0] > 0.499]  # the +x face and its edges
     assert moved[:, 0].min() < 0.5 - 0.015  # the dents (20 mm deep) are there
+
+
+def test_the_stack_puts_dents_in_the_displacement_map_or_the_normal_map_never_both():
+    from wearforge.wear import CleanMaterial, LayerSpec, bake, build_stack
+
+    plate = seamed_plate(0.02)
+    baked = bake(plate.points, plate.faces.astype(np.int32), plate.normals, plate.uvs, 128, occlusion_resolution=64,
+                 rays=8)
+    clean = CleanMaterial((0.5, 0.5, 0.5), 1.0, 0.3)
+    layers = [LayerSpec("dents", 1, {"count": 2}), LayerSpec("pitting", 2, {"density": 20})]
+    geometry = build_stack(baked, clean, layers, displace=True)
+    shading = build_stack(baked, clean, layers)  # as the Kit home builds it
+    pits_only = build_stack(baked, clean, layers[1:])
+    assert shading.displacement is None and pits_only.displacement is None
+    assert geometry.displacement.min() == pytest.approx(-DEPTH_MM * 1e-3, rel=0.05)
+    # with displacement the normal map holds the rest of the relief (the pits), exactly as without dents
+    assert np.array_equal(geometry.normal, pits_only.normal)
+    assert not np.array_equal(shading.normal, pits_only.normal)
+    assert np.array_equal(shading.height, geometry.height + geometry.displacement)
+    # colour, labels: the same stack either way
+    for name in ("base_color", "roughness", "defect_class", "defect_instance"):
+        assert np.array_equal(getattr(geometry, name), getattr(shading, name))
