@@ -1,7 +1,7 @@
 """Displace a mesh by a wear stack's displacement map (dents): conforming refinement, then move vertices.
 
-Triangles whose texture footprint holds displacement are split until their edges are about one texel
-long, so the mesh carries the relief the map holds. Refinement is conforming (no T-junctions, hence no
+Triangles whose texture footprint holds displacement are split until their longest edge is about two texels
+long (legs of about 1.4 texels), so the mesh carries the relief the map holds. Refinement is conforming (no T-junctions, hence no
 cracks): each level marks every edge of the flagged triangles and splits each triangle of the mesh into
 2, 3 or 4 by how many of its edges are marked. Edges are matched by position, not by vertex index, so
 both sides of a UV seam (vertices duplicated with different UVs) split the same edge at the same point.
@@ -22,8 +22,12 @@ import numpy as np
 
 from wearforge.twin_reader import MeshGeometry
 
-# Split edges longer than this many texels of the displacement map (where the map is non-zero).
-EDGE_TEXELS = 1.0
+# Split triangles whose longest edge spans more than this many texels of the displacement map (where it is
+# not negligible): the right triangles the splits make then have legs of about 1.4 texels.
+EDGE_TEXELS = 2.0
+# Displacement below this fraction of the map's largest magnitude does not call for refinement (a dent's
+# lip decays smoothly to exactly zero only far out); it still moves the vertices it reaches.
+NEGLIGIBLE = 1e-3
 # At most this many triangles per mesh: refinement stops at the last level that fits (coarser relief).
 MAX_TRIANGLES = 400_000
 MAX_LEVELS = 24
@@ -46,7 +50,7 @@ def displace(geo: MeshGeometry, displacement: np.ndarray | None, edge_texels: fl
         return None
     disp = np.asarray(displacement, np.float64)
     res = disp.shape[0]
-    sat = _summed_area(disp != 0)
+    sat = _summed_area(np.abs(disp) > NEGLIGIBLE * np.abs(disp).max())
     points = geo.points.astype(np.float64)
     uvs = geo.uvs.astype(np.float64)
     normals = None if geo.normals is None else geo.normals.astype(np.float64)
