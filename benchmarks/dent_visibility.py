@@ -128,9 +128,10 @@ def main() -> None:
                     shots.append(dent["rgb"]["data"][..., :3])
                 shots.append(flat["rgb"]["data"][..., :3])
                 rows.append(row)
-                print(f"{preset} seed {seed}: displaced {row['displaced']['visible_pct']:.1f} %, "
-                      f"normal map {row['normal_map']['visible_pct']:.1f} % (labelled {labelled} px, "
-                      f"noise floor {floor:.2f})", flush=True)
+                d, n = row["displaced"], row["normal_map"]
+                print(f"{preset} seed {seed}: displaced {d['visible_pct']:.1f} % of {d['labelled_px']} px, "
+                      f"normal map {n['visible_pct']:.1f} % of {n['labelled_px']} px (noise floor "
+                      f"{max(d['noise_floor_de'], n['noise_floor_de']):.2f})", flush=True)
                 if args.pictures:
                     _picture(Path(args.pictures) / f"dent_{preset}_{seed}.png", shots)
     summary = {}
