@@ -13,6 +13,8 @@ without any wear, and, per defect class present, the frame without that class. P
 Run: ``python benchmarks/label_visibility.py --frames 6 --size 128 96`` (about 10 minutes on 2 cores).
 ``--no-truth --size 512 384 --spp 64`` measures only what the label passes cost per frame (render,
 visibility pairs, annotation), against the beauty render of the same frame.
+``--only dents --frames 4`` measures one class: the first 4 frames (in frame order) that carry it, with
+truth renders for that class only; ``--no-displacement`` keeps dents in the normal map (the peer).
 Writes benchmarks/results/label_visibility.json and an overlay PNG per frame when ``--pictures DIR``.
 """
 
@@ -75,6 +77,10 @@ def main() -> None:
     ap.add_argument("--spp", type=int, default=16, help="beauty spp of the labelled frames")
     ap.add_argument("--truth-spp", type=int, default=256)
     ap.add_argument("--no-truth", action="store_true", help="only time the label passes")
+    ap.add_argument("--only", default=None, help="one defect class: frames that carry it, truth for it alone")
+    ap.add_argument("--max-index", type=int, default=200, help="with --only: frame indices searched")
+    ap.add_argument("--no-displacement", action="store_true",
+                    help="dents in the normal map only (the Kit home's way), not displacing the mesh")
     ap.add_argument("--pictures", default=None, help="folder for overlay PNGs (labels green, ignore magenta)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "label_visibility.json"))
     args = ap.parse_args()
@@ -91,6 +97,7 @@ def main() -> None:
         update={"resolution": tuple(args.size), "spp": args.spp})})
     stage = open_stage(recipe.usd_path())
     renderer = StandaloneRenderer.for_recipe(recipe, stage)
+    renderer.wear.displace = not args.no_displacement
     scene = read_scene(recipe, stage)
     space = renderer.labels
     threshold = recipe.labels.visible_delta_e
@@ -98,7 +105,15 @@ def main() -> None:
                                "ignored"), 0) for c in DEFECT_CLASSES}
     timing = {"label_frame_s": [], "truth_s": []}
     parts_timing: dict[str, list[float]] = {}
-    for i in range(args.frames):
+    if args.only:
+        def carries(spec):
+            return any(layer.type == args.only for p in spec.parts if p.visible and p.wear for layer in p.wear.layers)
+
+        indices = [i for i in range(args.max_index) if carries(sample_frame(recipe, recipe.seed, i, scene))]
+        indices = indices[:args.frames]
+    else:
+        indices = list(range(args.frames))
+    for i in indices:
         spec = sample_frame(recipe, recipe.seed, i, scene)
         t0 = time.perf_counter()
         data = renderer.render(spec)
@@ -115,6 +130,8 @@ def main() -> None:
         part_ids = [int(k) for k, v in inst["idToLabels"].items() if v in parts]
         on_part = np.isin(inst["data"], part_ids)
         present = sorted({layer.type for p in spec.parts if p.wear for layer in p.wear.layers})
+        if args.only:
+            present = [c for c in present if c == args.only]
         t0 = time.perf_counter()
         cam = data["camera_params"]
         focal, aperture = cam["cameraFocalLength"], float(cam["cameraAperture"][0])
@@ -152,7 +169,9 @@ def main() -> None:
                    "labelled_visible_pct": 100.0 * t["labelled_visible"] / t["labelled"] if t["labelled"] else None,
                    "visible_unlabelled_pct": 100.0 * t["changed_missed"] / t["changed"] if t["changed"] else None,
                    "ignored_pct": 100.0 * t["ignored"] / t["class_pixels"] if t["class_pixels"] else None}
-    result = {"recipe": Path(args.recipe).name, "frames": args.frames, "size": list(args.size), "spp": args.spp,
+    result = {"recipe": Path(args.recipe).name, "frames": len(indices), "frame_indices": indices, "only": args.only,
+              "displacement": not args.no_displacement,
+              "size": list(args.size), "spp": args.spp,
               "visibility_spp": recipe.labels.visibility_spp, "supersampling": recipe.labels.supersampling,
               "truth_spp": args.truth_spp, "visible_delta_e": threshold, "variant": renderer.variant,
               "median_label_frame_s": float(np.median(timing["label_frame_s"])),

@@ -206,7 +206,8 @@ def _plate(tmp_path, half=0.011):
 @pytest.mark.slow
 def test_a_dent_of_the_default_depth_is_visible_at_inspection_scale(tmp_path, write_recipe):
     """>= 90 % of a dent's labelled pixels differ by CIEDE2000 >= 2 from the same plate without the dent,
-    under the default inspection lighting (ring light plus a raking bar) at 0.27 mm per pixel."""
+    under the default inspection lighting (ring light plus a raking bar) at 0.27 mm per pixel, with the dent
+    displacing the plate's mesh."""
     from skimage.color import deltaE_ciede2000, rgb2lab
 
     from wearforge.inspection import DEFAULT_LIGHTING, camera, lighting
@@ -229,6 +230,8 @@ def test_a_dent_of_the_default_depth_is_visible_at_inspection_scale(tmp_path, wr
         stage = open_stage(recipe.usd_path())
         renderer = StandaloneRenderer(stage)
         frames.append(renderer.render(sample_frame(recipe, None, 0, read_scene(recipe, stage))))
+        # the dent is geometry here: the renderer refined and displaced the plate (docs/wear.md)
+        assert (renderer.backend._displaced[0] is not None) == (name == "dent")
     dent, flat = frames
     labelled = dent["defect_segmentation"]["data"] > 0
     assert labelled.sum() > 200, "the dent must be in view"

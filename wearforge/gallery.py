@@ -54,14 +54,21 @@ def densest(stack) -> tuple[int, int]:
     return int(y), int(x)
 
 
-def swatch(stack, at: tuple[int, int], texels: int, size: int) -> np.ndarray:
-    """A ``texels`` wide window of the flat maps around ``at`` (empty texels dark)."""
+def swatch(stack, at: tuple[int, int], texels: int, size: int, texel: float | None = None) -> np.ndarray:
+    """A ``texels`` wide window of the flat maps around ``at`` (empty texels dark). ``texel``: object units per
+    texel, to shade the displacement map (dents) too, which the renderer puts in the mesh, not the normal map."""
     res = stack.resolution
     half = max(texels // 2, 4)
     y0 = int(np.clip(at[0] - half, 0, max(res - 2 * half, 0)))
     x0 = int(np.clip(at[1] - half, 0, max(res - 2 * half, 0)))
     sl = (slice(y0, y0 + 2 * half), slice(x0, x0 + 2 * half))
-    img = shade(stack.base_color[sl], stack.normal[sl])
+    normal = stack.normal[sl]
+    if stack.displacement is not None and texel:
+        dh_drow, dh_dcol = np.gradient(stack.displacement[sl].astype(np.float64), texel)
+        tilt = np.stack([-dh_dcol, dh_drow, np.zeros_like(dh_drow)], -1)  # rows run down, t up
+        n = normal * 2 - 1 + tilt
+        normal = n / np.linalg.norm(n, axis=-1, keepdims=True) * 0.5 + 0.5
+    img = shade(stack.base_color[sl], normal)
     img[stack.cover[sl] == 0] = 24
     return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.NEAREST if 2 * half < size
                                                   else Image.Resampling.LANCZOS))
@@ -98,7 +105,8 @@ def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: i
             index, stack = max(stacks.items(), key=lambda kv: np.count_nonzero(kv[1].defect_class))
             at = densest(stack)
             texel_mm = _texel_mm(renderer, index, resolution, at)
-            flats.append(swatch(stack, at, int(round(FIELD_MM / max(texel_mm, 1e-6))), size))
+            flats.append(swatch(stack, at, int(round(FIELD_MM / max(texel_mm, 1e-6))), size,
+                                texel=texel_mm * 1e-3 * resolution / stack.resolution))  # object units per texel
             if render:
                 closeup = _closeup_recipe(overview, renderer, state, index, stack, at)
                 recipe = validate_recipe(closeup, source="wearforge textures", base_dir=Path("."))

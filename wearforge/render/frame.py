@@ -48,7 +48,7 @@ class StandaloneRenderer:
         self._parts: dict[str, str] | None = None
         self.backend = MitsubaBackend(self.meshes, variant=variant, max_depth=max_depth, denoise=denoise)
         # shares the mesh list with the backend: a UV fallback replaces entries for both
-        self.wear = WearTextures(self.meshes, up_vector(stage),
+        self.wear = WearTextures(self.meshes, up_vector(stage), displace=True,
                                  device_maps=zero_copy_usable(self.backend.variant, wear_device()))
 
     @classmethod

@@ -5,11 +5,14 @@ every pixel centre (lens centre for thin-lens cameras) with ``scene.ray_intersec
 through all surfaces along it, so visible and unoccluded instance masks come from Mitsuba's own
 geometry, exactly, with no random numbers. For defect labels, ``surface_samples`` casts k x k rays per
 pixel (coverage) and ``render_without_wear`` renders the frame with the wear stacks swapped for their
-clean material (visibility).
+clean material (visibility). Meshes whose stack has a displacement map (dents) are refined and displaced
+by it (``wearforge.render.displace``); Mitsuba takes the new vertex and face counts through ``mi.traverse``,
+so this needs no rebuild (except in the scalar variant).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from wearforge.color import srgb_to_linear
 from wearforge.twin_reader import CameraState, FrameState, LightState, MaterialState, MeshGeometry, Texture
 from wearforge.render import tangent_frame
 from wearforge.render.device_textures import groove_maps, stack_tensors
+from wearforge.render.displace import Displaced, displace
 from wearforge.render.variant import choose_variant
 
 log = logging.getLogger("wearforge.render")
@@ -85,6 +89,10 @@ class MitsubaBackend:
         self._last: dict[str, object] = {}
         self._shape_lut: np.ndarray | None = None
         self._world_points: list[np.ndarray | None] = [None] * len(meshes)
+        # per mesh: the displaced geometry in the scene (None: the mesh as read) and its map's digest
+        self._displaced: list[Displaced | None] = [None] * len(meshes)
+        self._displacement_key: list[bytes | None] = [None] * len(meshes)
+        self._poses: list[tuple | None] = [None] * len(meshes)  # (matrix, visible) in the scene
 
     # -------------------------------------------------------------------------------- building
     def _signature_of(self, state: FrameState, resolution: tuple[int, int], stacks: dict) -> tuple:
@@ -102,7 +110,9 @@ class MitsubaBackend:
         integrator = {"type": "path", "max_depth": self.max_depth, "hide_emitters": False}
         scene: dict = {"type": "scene", "integrator": integrator}
         for i, (geo, mat) in enumerate(zip(self.meshes, state.materials)):
-            scene[geo.key] = self._mesh(geo, mat, state.matrices[i], state.visible[i], stacks.get(i))
+            self._displace(i, stacks.get(i))
+            self._poses[i] = (state.matrices[i], state.visible[i])
+            scene[geo.key] = self._mesh(self._shown(i), mat, state.matrices[i], state.visible[i], stacks.get(i))
         for light in _one_dome(state.lights):
             scene[light.key] = self._light(light)
         scene["sensor"] = self._sensor(state.camera, resolution)
@@ -148,6 +158,22 @@ class MitsubaBackend:
             mesh.add_attribute("vertex_color", 3, np.ascontiguousarray(geo.colors, np.float32).ravel().tolist())
         p.update()
         return mesh
+
+    def _displace(self, index: int, stack) -> bool:
+        """Refine and displace mesh ``index`` by its stack's displacement map; True if its geometry changed."""
+        disp = getattr(stack, "displacement", None)
+        key = None if disp is None else _digest(disp)
+        if key == self._displacement_key[index]:
+            return False
+        before = self._displaced[index]
+        self._displaced[index] = displace(self.meshes[index], disp) if disp is not None else None
+        self._displacement_key[index] = key
+        return before is not None or self._displaced[index] is not None
+
+    def _shown(self, index: int) -> MeshGeometry:
+        """Mesh ``index`` as it is in the scene: displaced when its stack has a displacement map."""
+        shown = self._displaced[index]
+        return self.meshes[index] if shown is None else shown.mesh
 
     def _world(self, geo: MeshGeometry, matrix: np.ndarray, visible: bool) -> tuple[np.ndarray, np.ndarray | None]:
         if not visible:
@@ -263,11 +289,12 @@ class MitsubaBackend:
         for i, geo in enumerate(self.meshes):
             pose = (state.matrices[i], state.visible[i])
             token = _token(pose)
+            if self._displace(i, stacks.get(i)):
+                self._set_topology(i)
+                self._last.pop(geo.key, None)
             if self._last.get(geo.key) != token:
-                pts, nrm = self._world(geo, *pose)
-                _set_buffer(p, f"{geo.key}.vertex_positions", pts)
-                if nrm is not None:
-                    _set_buffer(p, f"{geo.key}.vertex_normals", nrm)
+                self._poses[i] = pose
+                self._set_positions(i, self._shown(i))
                 self._last[geo.key] = token
                 changed = True
             mat = state.materials[i]
@@ -312,6 +339,23 @@ class MitsubaBackend:
         if changed:
             p.update()
 
+    def _set_positions(self, index: int, geo: MeshGeometry) -> None:
+        pts, nrm = self._world(geo, *self._poses[index])
+        key = self.meshes[index].key
+        _set_buffer(self._params, f"{key}.vertex_positions", pts)
+        if nrm is not None:
+            _set_buffer(self._params, f"{key}.vertex_normals", nrm)
+
+    def _set_topology(self, index: int) -> None:
+        """Faces, UVs and colours of mesh ``index`` after its displacement changed (positions follow)."""
+        geo, p = self._shown(index), self._params
+        key = self.meshes[index].key
+        _set_buffer(p, f"{key}.faces", geo.faces)
+        if geo.uvs is not None:
+            _set_buffer(p, f"{key}.vertex_texcoords", np.stack([geo.uvs[:, 0], 1.0 - geo.uvs[:, 1]], -1))
+        if geo.colors is not None:
+            _set_buffer(p, f"{key}.vertex_color", geo.colors)
+
     def _update_light(self, light: LightState, put) -> None:
         mi, k, m = self.mi, light.key, light.matrix
         rgb = lambda v: mi.Color3f(*[float(c) for c in v])  # noqa: E731
@@ -337,6 +381,9 @@ class MitsubaBackend:
         """Build on first use or when the scene's structure changed, else update parameters."""
         stacks = stacks or {}
         sig = self._signature_of(state, resolution, stacks)
+        if self.variant.startswith("scalar"):
+            # the scalar variant cannot resize a mesh's buffers through parameters: new dents rebuild the scene
+            rebuild |= any([self._displace(i, stacks.get(i)) for i in range(len(self.meshes))])
         if rebuild or sig != self._signature:
             # Drop the old scene first, then hand its memory back: Dr.Jit keeps freed blocks in its
             # allocation cache and, across rebuilds with wear textures, that cache grew ~50 MiB per
@@ -471,12 +518,18 @@ class MitsubaBackend:
                 # a host copy: the parameter's own tensor is updated in place by the assignment below
                 saved[prefix + key] = np.array(p[prefix + key], np.float32)
                 p[prefix + key] = tensor(np.ascontiguousarray(value, np.float32))
+        # dents are geometry: the frame without wear has the mesh as it was (same refinement, not displaced)
+        displaced = [i for i in stacks if self._displaced[i] is not None]
+        for i in displaced:
+            self._set_positions(i, self._displaced[i].flat)
         p.update()
         try:
             return [self.render_beauty(spp, seed) for seed in seeds]
         finally:
             for key, value in saved.items():
                 p[key] = tensor(value)
+            for i in displaced:
+                self._set_positions(i, self._displaced[i].mesh)
             p.update()
 
     def _stack_prefix(self, index: int) -> str:
@@ -578,6 +631,12 @@ def _set_buffer(params, key: str, array: np.ndarray) -> None:
     """Assign a flat mesh buffer in the array type of the current variant (JIT or scalar)."""
     current = params[key]
     params[key] = type(current)(np.ascontiguousarray(array, dtype=np.asarray(current).dtype).ravel())
+
+
+def _digest(array: np.ndarray) -> bytes:
+    """Identity of a displacement map (a frame's dents), cheaper to keep than the map."""
+    data = np.ascontiguousarray(array)
+    return hashlib.blake2b(data.tobytes(), digest_size=16).digest() + repr(data.shape).encode()
 
 
 def _vec(v, n: int, h: int, w: int) -> np.ndarray:

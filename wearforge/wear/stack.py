@@ -1,6 +1,8 @@
 """Texture stacks: clean material, then defect layers in order, then normals from height.
 
 Output (host arrays, row 0 = t = 1): linear base colour, roughness, metallic, tangent-space normal,
+with ``displace`` a displacement map (object units along the surface normal) holding the relief of the
+layers that are geometry (``GEOMETRY = True`` in their module: dents), which the normal map then leaves out,
 the defect-class map (uint8, 0 = clean, else 1 + index in DEFECT_CLASSES) and the defect-instance map
 (uint32, 0 = none; one id per individual occurrence). A texel belongs to the class of the top-most
 layer covering it with mask >= 0.5, so labels follow what is visible in the material.
@@ -35,7 +37,7 @@ def _init(surface: Surface, color: wp.vec3, rough: float, metal: float, mat: Mat
 
 @wp.kernel
 def _compose(layer: Layer, code: int, index: int, mat: Material, cls: wp.array2d(dtype=wp.uint8),
-             inst: wp.array2d(dtype=wp.uint32)):
+             inst: wp.array2d(dtype=wp.uint32), geometry: int, disp: wp.array2d(dtype=float)):
     y, x = wp.tid()
     m = wp.clamp(layer.mask[y, x], 0.0, 1.0)
     if m <= 0.0:
@@ -43,7 +45,10 @@ def _compose(layer: Layer, code: int, index: int, mat: Material, cls: wp.array2d
     mat.color[y, x] = wp.lerp(mat.color[y, x], layer.color[y, x], m)
     mat.rough[y, x] = wp.lerp(mat.rough[y, x], layer.rough[y, x], m)
     mat.metal[y, x] = wp.lerp(mat.metal[y, x], layer.metal[y, x], m)
-    mat.height[y, x] = mat.height[y, x] + layer.height[y, x]
+    if geometry != 0:  # the renderer moves the mesh by it: the normal map must not tilt it a second time
+        disp[y, x] = disp[y, x] + layer.height[y, x]
+    else:
+        mat.height[y, x] = mat.height[y, x] + layer.height[y, x]
     a = layer.aniso[y, x]
     mat.aniso[y, x] = wp.clamp(wp.lerp(mat.aniso[y, x], a, m), 0.0, 1.0)
     if a > 0.0:
@@ -160,7 +165,7 @@ class WearStack:
     roughness: np.ndarray  # (R, R) float32
     metallic: np.ndarray  # (R, R) float32
     normal: np.ndarray  # (R, R, 3) float32 in [0, 1] (tangent space, encoded)
-    height: np.ndarray  # (R, R) float32, object units
+    height: np.ndarray  # (R, R) float32, object units: the relief in the normal map
     defect_class: np.ndarray  # (R, R) uint8
     defect_instance: np.ndarray  # (R, R) uint32
     cover: np.ndarray  # (R, R) int32
@@ -170,6 +175,9 @@ class WearStack:
     # with device_maps: the float maps as Warp arrays on the kernels' device (base_color and normal (R, R) vec3,
     # roughness and metallic (R, R)), for a renderer that takes them as they are (DLPack)
     device_maps: dict | None = None
+    # with displace: (R, R) float32, object units along the surface normal, the relief of geometry layers
+    # (dents) for a renderer that displaces the mesh; None when no layer is geometry
+    displacement: np.ndarray | None = None
 
     @property
     def resolution(self) -> int:
@@ -207,7 +215,8 @@ def _layer(res: int, dev: str) -> Layer:
 def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                 up: np.ndarray = np.array([0.0, 0.0, 1.0]), dev: str | None = None,
                 keep_device: bool = False, meters_per_unit: float = 1.0, finish_seed: int = 0,
-                focus: tuple[np.ndarray, float] | None = None, device_maps: bool = False) -> WearStack:
+                focus: tuple[np.ndarray, float] | None = None, device_maps: bool = False,
+                displace: bool = False) -> WearStack:
     """Grow ``layers`` (bottom to top) on ``clean``; deterministic for the same inputs and seeds.
 
     Defect lengths are given in millimetres and converted with ``meters_per_unit``: metres per object unit
@@ -219,6 +228,9 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     ``keep_device`` also returns the textures as RGBA8 Warp arrays on the device, ready for RTX
     (``omni.ui.DynamicTextureProvider.set_bytes_data_from_gpu``) without a trip through host memory;
     ``device_maps`` keeps the float maps as Warp arrays too, for Mitsuba (``wearforge.render.device_textures``).
+    ``displace``: the relief of geometry layers (dents) goes into ``displacement`` instead of the normal map,
+    for a renderer that displaces the mesh (``wearforge.render.displace``); without it (Kit) all relief is
+    in the normal map.
     """
     dev = dev or device()
     res = bake.resolution
@@ -238,6 +250,8 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     out = _layer(res, dev)
     dpds = wp.array(bake.dpds, dtype=wp.vec3, device=dev)
     dpdt = wp.array(bake.dpdt, dtype=wp.vec3, device=dev)
+    geometric = [displace and getattr(DEFECTS[spec.type], "GEOMETRY", False) for spec in layers]
+    disp = wp.zeros((res, res) if any(geometric) else (1, 1), dtype=float, device=dev)
     ctx = Context(surface, mat, out, res, dev, bake.cover, bake.position, bake.normal, bake, float(meters_per_unit),
                   dpds, dpdt, focus)
     if clean.finish:
@@ -246,8 +260,8 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
         for arr in (out.mask, out.height, out.occ, out.aniso):
             arr.zero_()
         run_defect(spec.type, spec.params, spec.seed, ctx)
-        wp.launch(_compose, dim=(res, res), inputs=[out, DEFECT_CLASSES.index(spec.type) + 1, index, mat, cls, inst],
-                  device=dev)
+        wp.launch(_compose, dim=(res, res), inputs=[out, DEFECT_CLASSES.index(spec.type) + 1, index, mat, cls, inst,
+                                                    int(geometric[index]), disp], device=dev)
         if DEFECTS[spec.type].REGIONS:
             region_layers.append(index)
     normal = wp.zeros((res, res), dtype=wp.vec3, device=dev)
@@ -269,7 +283,8 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                      tangent=tangent.numpy(), device_rgba=device_rgba,
                      device_maps={"base_color": mat.color, "roughness": mat.rough, "metallic": mat.metal,
                                   "normal": normal, "anisotropy": mat.aniso, "tangent": tangent}
-                     if device_maps else None)
+                     if device_maps else None,
+                     displacement=disp.numpy() if any(geometric) else None)
 
 
 def _split_regions(instance: np.ndarray, cover: np.ndarray, layers: list[int]) -> np.ndarray:

@@ -22,8 +22,10 @@ class WearTextures:
     """Owns the bakes of one twin's meshes and builds this frame's stacks."""
 
     def __init__(self, meshes: list[MeshGeometry], up: np.ndarray, occlusion_resolution: int = 256,
-                 keep_device: bool = False, device_maps: bool = False):
+                 keep_device: bool = False, device_maps: bool = False, displace: bool = False):
+        """``displace``: stacks carry a displacement map for dents (a renderer that displaces meshes)."""
         self.keep_device = keep_device
+        self.displace = displace
         self.device_maps = device_maps
         self.meshes = meshes
         self.up = np.asarray(up, float)
@@ -108,6 +110,7 @@ class WearTextures:
                                         state.matrices[index], state.camera, spec.render.resolution)
                 out[index] = build_stack(self.bake_of(index, size), clean, layers, up_object,
                                          keep_device=self.keep_device, device_maps=self.device_maps,
+                                         displace=self.displace,
                                          focus=focus, meters_per_unit=meters_per_unit,
                                          finish_seed=((part.material.finish_seed or 0) + 7919 * k) & 0x7FFFFFFF)
         return out, changed

@@ -1,6 +1,8 @@
 """Defect types, one module each. A module exposes ``Params`` (a dataclass whose field metadata
 documents every parameter), ``REGIONS`` (True when occurrences are connected regions of a noise
-field, False when the kernel knows its discrete elements) and ``run(ctx, params, seed)``.
+field, False when the kernel knows its discrete elements), optionally ``GEOMETRY = True`` (its height is
+coarse relief a renderer may displace the mesh by, see ``build_stack(displace=...)``) and
+``run(ctx, params, seed)``.
 Lengths (fields with ``unit="mm"``) are given in millimetres and converted to the part's object units
 with :func:`wearforge.wear.units.mm_to_object_units` before the kernel runs."""
 

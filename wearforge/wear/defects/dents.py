@@ -3,8 +3,11 @@
 The impactor pushes a smooth, round-bottomed cup into the surface and the displaced material rises into a
 low lip around it. The cup's slopes tilt reflections and shading; where the impactor touched (the whole
 cup: a plastic indentation is as wide as its contact) it burnishes metal or crushes the paint film into a
-duller, lighter contact mark, which is what keeps the flat centre of a dent visible too. Height goes into the stack's height map and from there into the normal map:
-the standalone renderer has no displacement, so the silhouette does not change (see docs/wear.md).
+duller, lighter contact mark, which is what keeps the flat centre of a dent visible too. The cup and lip
+are geometry: for the standalone renderer they go into the stack's displacement map and the mesh is
+refined and moved by it (``wearforge.render.displace``), so silhouettes, reflections of straight edges and
+grazing light bend over the dent; the Kit home has no displacement and gets them in the normal map
+(shading only, the silhouette does not change; see docs/wear.md).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from wearforge.wear.noise import smoothstep, value_noise
 from wearforge.wear.types import Layer, Material, Surface
 
 REGIONS = False
+GEOMETRY = True  # the relief is coarse enough to displace the mesh (see wearforge.wear.stack)
 
 
 @dataclass(frozen=True)
