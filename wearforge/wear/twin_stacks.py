@@ -103,7 +103,9 @@ class WearTextures:
                     m = state.matrices[index]
                     centre = np.linalg.solve(m[:3, :3], np.asarray(part.wear.focus, float) - m[:3, 3])
                     scale = float(np.cbrt(abs(np.linalg.det(m[:3, :3]))))  # world units per object unit
-                    focus = (centre, part.wear.focus_radius / max(scale, 1e-12))
+                    # the camera in the mesh's frame: defects go on the faces it looks at
+                    eye = np.linalg.solve(m[:3, :3], np.asarray(state.camera.matrix, float)[:3, 3] - m[:3, 3])
+                    focus = (centre, part.wear.focus_radius / max(scale, 1e-12), eye)
                 size = stack_resolution(part.wear.resolution, part.wear.texels_per_pixel, self.meshes[index],
                                         state.matrices[index], state.camera, spec.render.resolution)
                 out[index] = build_stack(self.bake_of(index, size), clean, layers, up_object,
