@@ -351,3 +351,22 @@ def test_focus_with_a_camera_places_discrete_defects_on_the_faces_it_looks_at(br
     for seed in range(3):
         _, _, _, origins, normals = cracks.crack_paths(ctx, in_object_units(make_params("cracks", {"count": 2})), seed)
         assert len(origins) == 2 and np.all(np.einsum("ij,ij->i", normals, eye - origins) > 0)
+
+
+def test_rust_streaks_fade_out_where_the_face_turns_horizontal_rivulet_by_rivulet(bracket):
+    """Run-off running down the bracket's outer bend onto its underside thins out and drips off at each
+    rivulet's own point, not along one line of constant slope (a straight cut in the texture)."""
+    on = bracket.cover == 1
+    n = bracket.normal
+    slope = np.linalg.norm(np.array([0.0, 0.0, 1.0]) - n * n[..., 2:3], axis=-1)
+    underside = on & (slope < 0.5) & (n[..., 2] < 0)  # the outer bend turning into the base's underside
+    for seed in (1, 2):
+        params = {"coverage": 0.5, "scale": 20.0, "streaks": 1.0}
+        full = build_stack(bracket, STEEL, [LayerSpec("rust", seed, params)])
+        bare = build_stack(bracket, STEEL, [LayerSpec("rust", seed, {**params, "streaks": 0.0})])
+        streak = underside & (bare.defect_class == 0) & (np.abs(full.base_color - bare.base_color).max(-1) > 0.02)
+        rivulet = np.floor(bracket.position[..., 1][streak] / 0.002).astype(int)  # 2 mm strips across the flow
+        lowest = np.array([slope[streak][rivulet == k].min() for k in np.unique(rivulet)
+                           if (rivulet == k).sum() > 3])
+        reaching = np.unique(lowest[lowest < 0.3].round(3))
+        assert len(reaching) >= 3 and reaching.min() < 0.15, reaching

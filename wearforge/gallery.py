@@ -83,8 +83,10 @@ def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: i
         flats, shots = [], []
         for c, value in enumerate(values):
             params = {**EXTRA.get(defect, {}), param: value}
+            # the stack at the gallery's resolution whatever the overview camera's size on screen: the swatch
+            # and the close-up show the texels of one stack at its own scale
             wear = {"randomizers": {"materials": [{"preset": preset}],
-                                    "wear": [{"resolution": resolution,
+                                    "wear": [{"resolution": resolution, "texels_per_pixel": 0,
                                               "layers": [{"type": defect, "params": params}]}]}}
             overview = {"scene": {"usd": "asset:bracket"}, "camera": {"position": [0.3, -0.3, 0.3]},
                         "render": {"resolution": [size, size], "spp": spp}, "seed": 3, **wear}
@@ -97,7 +99,7 @@ def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: i
             stacks, state = _stacks(renderer, spec, stage)
             index, stack = max(stacks.items(), key=lambda kv: np.count_nonzero(kv[1].defect_class))
             at = densest(stack)
-            texel_mm = _texel_mm(renderer, index, resolution, at)
+            texel_mm = _texel_mm(renderer, index, stack.resolution, at)
             flats.append(swatch(stack, at, int(round(FIELD_MM / max(texel_mm, 1e-6))), size))
             if render:
                 closeup = _closeup_recipe(overview, renderer, state, index, stack, at)
