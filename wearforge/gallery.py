@@ -1,6 +1,9 @@
 """`wearforge textures`: every defect type at three severities, each as a flat swatch (texture space) next
 to a close-up rendered at inspection scale (about 0.12 mm per pixel, macro camera, LED ring light) on the
-sheet-metal bracket, in one PNG, under the default inspection lighting (ring light plus a raking bar)."""
+sheet-metal bracket, in one PNG, under the default inspection lighting (ring light plus a raking bar).
+The close-ups go through the renderer's denoiser (Open Image Denoise) when it is installed: a metal part
+under a ring light is mostly glossy highlights, whose sampling noise at a few dozen samples per pixel is
+coarser than pits, cracks and fine scratches, so without it a close-up judges the render, not the defect."""
 
 from __future__ import annotations
 
@@ -68,17 +71,23 @@ def swatch(stack, at: tuple[int, int], texels: int, size: int) -> np.ndarray:
 
 
 def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: int = 32, size: int = 200,
-                  progress=None) -> Path:
-    """Write wear_gallery.png into ``out``; returns its path."""
+                  progress=None, denoise: bool | None = None, defects: tuple[str, ...] = DEFECT_CLASSES) -> Path:
+    """Write wear_gallery.png into ``out``; returns its path.
+
+    ``denoise``: close-ups through Open Image Denoise (None: when ``pyoidn`` is installed);
+    ``defects``: the rows, in order.
+    """
     from wearforge.recipe import LabelConfig, validate_recipe
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
     from wearforge.stage import open_twin, read_scene
 
+    if denoise is None:
+        denoise = denoiser_available()
     stage = renderer = None
     rows = []
-    total = len(DEFECT_CLASSES) * 3
-    for r, defect in enumerate(DEFECT_CLASSES):
+    total = len(defects) * 3
+    for r, defect in enumerate(defects):
         param, values, preset = INTENSITY[defect]
         flats, shots = [], []
         for c, value in enumerate(values):
@@ -93,7 +102,8 @@ def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: i
             recipe = validate_recipe(overview, source="wearforge textures", base_dir=Path("."))
             if stage is None:
                 stage = open_twin(recipe)
-                renderer = StandaloneRenderer(stage, labels=LabelConfig(visibility=False))  # pictures only
+                renderer = StandaloneRenderer(stage, labels=LabelConfig(visibility=False),  # pictures only
+                                              denoise=bool(render and denoise))
             scene = read_scene(recipe, stage)
             spec = sample_frame(recipe, None, 0, scene)
             stacks, state = _stacks(renderer, spec, stage)
@@ -109,7 +119,15 @@ def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: i
             if progress:
                 progress(r * 3 + c + 1, total)
         rows.append((defect, param, values, flats, shots))
-    return _compose(rows, out / "wear_gallery.png", size)
+    return _compose(rows, out / "wear_gallery.png", size, f"{spp} spp" + (" + denoiser" if denoise else ""))
+
+
+def denoiser_available() -> bool:
+    try:
+        import pyoidn  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _texel_mm(renderer, index: int, resolution: int, at: tuple[int, int]) -> float:
@@ -152,7 +170,7 @@ def _stacks(renderer, spec, stage):
     return renderer.wear.stacks(spec, state)[0], state
 
 
-def _compose(rows, path: Path, size: int) -> Path:
+def _compose(rows, path: Path, size: int, sampling: str = "") -> Path:
     label_w, gap, head = 150, 6, 34
     cols = len(rows[0][3]) + len(rows[0][4])
     width = label_w + cols * (size + gap) + (gap * 3 if rows[0][4] else 0)
@@ -164,7 +182,7 @@ def _compose(rows, path: Path, size: int) -> Path:
     draw.text((label_w, 8), f"flat swatches ({FIELD_MM:g} mm wide)", fill=(230, 230, 230), font=font)
     if rows[0][4]:
         draw.text((label_w + 3 * (size + gap) + gap * 3, 8),
-                  f"close-ups (Mitsuba, ring + bar light, {FIELD_MM / size:.2f} mm/px)", fill=(230, 230, 230), font=font)
+                  f"close-ups (Mitsuba, {sampling}, ring + bar light, {FIELD_MM / size:.2f} mm/px)", fill=(230, 230, 230), font=font)
     for r, (defect, param, values, flats, shots) in enumerate(rows):
         y = head + r * (size + gap)
         draw.text((8, y + size // 2 - 16), defect, fill=(255, 255, 255), font=font)
