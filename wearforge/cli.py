@@ -251,7 +251,7 @@ def textures(
     resolution: Annotated[int, typer.Option(min=64, max=4096, help="Texture size in texels (2048: 0.12 mm per "
                                                                   "texel on the bracket, inspection scale).")] = 2048,
     render: Annotated[bool, typer.Option("--render/--no-render", help="Also render a close-up of each swatch.")] = True,
-    spp: Annotated[int, typer.Option(min=1, help="Samples per pixel of the renders.")] = 32,
+    spp: Annotated[int, typer.Option(min=1, help="Samples per pixel of the close-ups.")] = 64,
     denoise: Annotated[Optional[bool], typer.Option("--denoise/--no-denoise", help="Close-ups through Open Image "
                                                     "Denoise (default: when pyoidn is installed).")] = None,
 ) -> None:

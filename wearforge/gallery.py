@@ -70,7 +70,7 @@ def swatch(stack, at: tuple[int, int], texels: int, size: int) -> np.ndarray:
                                                   else Image.Resampling.LANCZOS))
 
 
-def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: int = 32, size: int = 200,
+def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: int = 64, size: int = 200,
                   progress=None, denoise: bool | None = None, defects: tuple[str, ...] = DEFECT_CLASSES) -> Path:
     """Write wear_gallery.png into ``out``; returns its path.
 
