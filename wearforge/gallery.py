@@ -58,14 +58,24 @@ def densest(stack) -> tuple[int, int]:
 
 
 def swatch(stack, at: tuple[int, int], texels: int, size: int) -> np.ndarray:
-    """A ``texels`` wide window of the flat maps around ``at`` (empty texels dark)."""
+    """A ``texels`` wide window of the flat maps around ``at`` (empty texels dark, other UV islands dimmed).
+
+    A window can reach over the border of the UV island it shows into the next island, which is another
+    face of the part: a defect continues across that border on the part, not in texture space, so it
+    would seem cut by a straight line. Dimming the other islands shows the border as the face's edge."""
     res = stack.resolution
     half = max(texels // 2, 4)
     y0 = int(np.clip(at[0] - half, 0, max(res - 2 * half, 0)))
     x0 = int(np.clip(at[1] - half, 0, max(res - 2 * half, 0)))
     sl = (slice(y0, y0 + 2 * half), slice(x0, x0 + 2 * half))
     img = shade(stack.base_color[sl], stack.normal[sl])
-    img[stack.cover[sl] == 0] = 24
+    cover = stack.cover[sl]
+    # islands: texels on a triangle (the gutters around them, copies of their edges, join neighbours)
+    _, island = cv2.connectedComponents((cover == 1).astype(np.uint8), connectivity=4)
+    own = island[at[0] - y0, at[1] - x0] if 0 <= at[0] - y0 < cover.shape[0] and 0 <= at[1] - x0 < cover.shape[1] else 0
+    if own:
+        img[(island != own) & (cover > 0)] //= 3
+    img[cover == 0] = 24
     return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.NEAREST if 2 * half < size
                                                   else Image.Resampling.LANCZOS))
 

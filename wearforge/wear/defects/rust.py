@@ -159,21 +159,21 @@ def _runoff(s: Surface, m: Material, out: Layer, core: wp.array2d(dtype=float), 
         return
     ds = (g11 * wp.dot(a, up) - g01 * wp.dot(b, up)) / det  # d(s, t) per unit length up-slope
     dt = (g00 * wp.dot(b, up) - g01 * wp.dot(a, up)) / det
-    # rivulets meander: the path up to the source wanders sideways with the height on the part, so a
-    # streak band's sides are not the straight flow lines past the patch's outermost points
+    # rivulets do not run exactly down the fall line: each drifts sideways by its own amount (up to a tenth
+    # of the distance run), so a streak band's sides are not the straight flow lines past the patch's
+    # outermost points
     side = wp.cross(n, up)
-    ss = (g11 * wp.dot(a, side) - g01 * wp.dot(b, side)) / det
-    st_ = (g00 * wp.dot(b, side) - g01 * wp.dot(a, side)) / det
+    drift = 0.2 * (value_noise(seed + 53, across / (scale * 0.05)) - 0.5)
+    ds = ds + drift * (g11 * wp.dot(a, side) - g01 * wp.dot(b, side)) / det
+    dt = dt + drift * (g00 * wp.dot(b, side) - g01 * wp.dot(a, side)) / det
     step = wp.max(s.texel[y, x], length / 32.0)
     found = float(-1.0)
     for k in range(1, 33):
         dist = step * float(k)
         if dist > length:
             break
-        h = wp.dot(pos, up) + dist
-        lateral = 0.06 * scale * (value_noise(seed + 53, across / (scale * 0.05) + up * (h / (scale * 0.15))) - 0.5)
-        xx = int(wp.floor(float(x) + 0.5 + (ds * dist + ss * lateral) * float(res)))
-        yy = int(wp.floor(float(y) + 0.5 - (dt * dist + st_ * lateral) * float(res)))
+        xx = int(wp.floor(float(x) + 0.5 + ds * dist * float(res)))
+        yy = int(wp.floor(float(y) + 0.5 - dt * dist * float(res)))
         if xx < 0 or yy < 0 or xx >= res or yy >= res:
             break
         if s.cover[yy, xx] != 1:
