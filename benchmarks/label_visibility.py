@@ -8,9 +8,13 @@ without any wear, and, per defect class present, the frame without that class. P
   frame without wear (CIEDE2000 >= the recipe's ``labels.visible_delta_e``);
 - visible unlabelled: share of part pixels that the class visibly changes (frame with vs without
   the class) which carry neither a defect label nor an ignore mark;
-- ignored: share of the class's pixels (labelled or ignored with that class) that are ignored.
+- ignored: share of the class's pixels (labelled or ignored with that class) that are ignored;
+- frames labelled: of the frames whose FrameSpec draws the class on a visible part, how many carry at
+  least one annotated instance of it (counted with ``--no-truth`` too).
 
 Run: ``python benchmarks/label_visibility.py --frames 6 --size 128 96`` (about 10 minutes on 2 cores).
+``--recipe recipes/inspection_station.yaml --no-truth --frames 24 --size 640 480 --spp 16``: which classes
+the inspection station's frames label, at the recipe's own scale.
 ``--no-truth --size 512 384 --spp 64`` measures only what the label passes cost per frame (render,
 visibility pairs, annotation), against the beauty render of the same frame.
 ``--only dents --frames 4`` measures one class: the first 4 frames (in frame order) that carry it, with
@@ -104,6 +108,7 @@ def main() -> None:
     tally = {c: dict.fromkeys(("labelled", "labelled_visible", "changed", "changed_missed", "class_pixels",
                                "ignored"), 0) for c in DEFECT_CLASSES}
     timing = {"label_frame_s": [], "truth_s": []}
+    frames_of = {c: [0, 0] for c in DEFECT_CLASSES}  # frames drawing the class, frames labelling it
     parts_timing: dict[str, list[float]] = {}
     if args.only:
         def carries(spec):
@@ -120,8 +125,13 @@ def main() -> None:
         timing["label_frame_s"].append(time.perf_counter() - t0)
         for key, value in data["timing"].items():
             parts_timing.setdefault(key, []).append(value)
+        annotated = {v["class"] for v in data["defect_instances"]["idToLabels"].values()}
+        for c in {layer.type for p in spec.parts if p.visible and p.wear for layer in p.wear.layers}:
+            frames_of[c][0] += 1
+            frames_of[c][1] += any(a.endswith(c) for a in annotated)
         if args.no_truth:
-            print(f"frame {i}: " + ", ".join(f"{k} {v:.2f}s" for k, v in data["timing"].items()), flush=True)
+            print(f"frame {i}: " + ", ".join(f"{k} {v:.2f}s" for k, v in data["timing"].items())
+                  + f"; annotated {sorted(annotated)}", flush=True)
             continue
         seg = data["defect_segmentation"]["data"]
         ignore = data["defect_segmentation"]["ignore"]
@@ -175,7 +185,13 @@ def main() -> None:
               "visibility_spp": recipe.labels.visibility_spp, "supersampling": recipe.labels.supersampling,
               "truth_spp": args.truth_spp, "visible_delta_e": threshold, "variant": renderer.variant,
               "median_label_frame_s": float(np.median(timing["label_frame_s"])),
-              "median_timing_s": {k: float(np.median(v)) for k, v in parts_timing.items()}, "classes": rows}
+              "median_timing_s": {k: float(np.median(v)) for k, v in parts_timing.items()}, "classes": rows,
+              "frames_labelled": {c: {"frames": n, "labelled": k} for c, (n, k) in frames_of.items() if n}}
+    print("| class | frames drawing it | of those, frames with an annotated instance |")
+    print("|---|---|---|")
+    for c, (n, k) in frames_of.items():
+        if n:
+            print(f"| {c} | {n} | {k} ({100.0 * k / n:.0f} %) |")
     if args.no_truth:
         result.pop("classes")
         result["truth_spp"] = None

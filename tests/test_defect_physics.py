@@ -253,3 +253,123 @@ def test_focus_places_discrete_defects_in_the_cameras_field(pipe):
         assert hit.sum() > 5
         dist = np.linalg.norm(pipe.position[hit] - centre, axis=-1)
         assert dist.max() < radius + 0.035  # centres inside the focus, plus the defect's own size
+
+
+def _project(points: np.ndarray, camera: dict, width: int, height: int) -> np.ndarray:
+    """World points (N, 3) -> pixel coordinates (N, 2) through the camera_params payload (row vectors)."""
+    view = np.asarray(camera["cameraViewTransform"], float).reshape(4, 4)
+    proj = np.asarray(camera["cameraProjection"], float).reshape(4, 4)
+    clip = np.c_[points, np.ones(len(points))] @ view @ proj
+    ndc = clip[:, :2] / clip[:, 3:]
+    return np.c_[(ndc[:, 0] + 1) / 2 * width, (1 - ndc[:, 1]) / 2 * height]
+
+
+def _segment_distance(px: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance (N,) of 2-D points to the nearest of segments a[i] -> b[i]."""
+    ab = b - a
+    t = np.clip(np.einsum("psi,si->ps", px[:, None] - a[None], ab) / np.maximum((ab * ab).sum(-1), 1e-12), 0, 1)
+    return np.linalg.norm(px[:, None] - (a[None] + t[..., None] * ab[None]), axis=-1).min(1)
+
+
+@pytest.mark.slow
+def test_a_crack_at_inspection_scale_is_labelled_along_its_path(write_recipe):
+    """The inspection station's scale (0.0625 mm per pixel): a 0.05 mm fatigue crack starts at the rim of the
+    hole the camera looks at (not on the sheet's underside), shows as a dark line, and is labelled along its
+    path and only there."""
+    from wearforge.recipe import load_recipe
+    from wearforge.render.frame import StandaloneRenderer
+    from wearforge.scenario import sample_frame
+    from wearforge.stage import open_stage, read_scene
+    from wearforge.twin_reader import read_frame_state
+    from wearforge.wear.defects import Context
+    from wearforge.wear.twin_stacks import object_focus, stack_resolution
+
+    size = (320, 240)
+    recipe = load_recipe(write_recipe({
+        "scene": {"usd": "asset:bracket"},
+        "station": {"target": [-0.026, 0.0, 0.003], "direction": [0.25, -0.2, 1.0], "field_of_view_mm": 20,
+                    "working_distance_mm": 100, "lighting": "ring_bar", "sensor": "mono"},
+        "randomizers": {"materials": [{"parts": "class:bracket", "preset": "bare_steel"}],
+                        "wear": [{"parts": "class:bracket", "resolution": 2048,
+                                  "layers": [{"type": "cracks", "params": {"count": 1, "length_px": 64}}]}]},
+        "render": {"resolution": list(size), "spp": 16}, "seed": 5}))
+    stage = open_stage(recipe.usd_path())
+    renderer = StandaloneRenderer.for_recipe(recipe, stage)
+    spec = sample_frame(recipe, None, 0, read_scene(recipe, stage))
+    data = renderer.render(spec)
+    seg = data["defect_segmentation"]
+    crack_id = [int(k) for k, v in seg["idToLabels"].items() if v["class"].endswith("cracks")]
+    labelled = np.isin(seg["data"], crack_id)
+
+    # the crack's own path, as the wear stack grew it, projected into the image
+    part = next(p for p in spec.parts if p.wear is not None)
+    index = renderer.wear.meshes_of(part.path)[0]
+    state = read_frame_state(stage, renderer.meshes, spec.camera.path)
+    m = state.matrices[index]
+    res = stack_resolution(part.wear.resolution, part.wear.texels_per_pixel, renderer.meshes[index], m,
+                           state.camera, spec.render.resolution)
+    b = renderer.wear.bake_of(index, res)
+    ctx = Context(None, None, None, res, "cpu", b.cover, b.position, b.normal, b,
+                  focus=object_focus(part.wear, m, state.camera))
+    params = in_object_units(make_params("cracks", dict(part.wear.layers[0].params)))
+    lines, _, _, origins, normals = cracks.crack_paths(ctx, params, part.wear.layers[0].seed)
+    assert len(origins) == 1
+    eye = ctx.focus[2]
+    assert normals[0] @ (eye - origins[0]) > 0, "the crack starts on a face the camera looks at"
+    world = [line @ m[:3, :3].T + m[:3, 3] for line in lines]
+    a = np.concatenate([_project(w[:-1], data["camera_params"], *size) for w in world])
+    z = np.concatenate([_project(w[1:], data["camera_params"], *size) for w in world])
+
+    assert labelled.sum() >= 60, labelled.sum()
+    ys, xs = np.nonzero(labelled)
+    dist = _segment_distance(np.c_[xs + 0.5, ys + 0.5], a, z)
+    # on the path: the line is drawn by 0.12 mm texels (2 px here), so a labelled pixel centre lies within a
+    # texel plus half a pixel's diagonal of the path
+    assert np.median(dist) <= 1.5 and dist.max() <= 4.0, (np.median(dist), dist.max())
+    # along the path: most of the in-view path has a labelled pixel next to it
+    ticks = np.concatenate([a + (z - a) * t for t in np.linspace(0, 1, 16, endpoint=False)])
+    inside = (ticks[:, 0] >= 0) & (ticks[:, 0] < size[0]) & (ticks[:, 1] >= 0) & (ticks[:, 1] < size[1])
+    near = _segment_distance(ticks[inside], np.c_[xs, ys] + 0.5, np.c_[xs, ys] + 0.5)
+    assert inside.sum() > 50 and (near <= 2.0).mean() >= 0.6, (inside.sum(), (near <= 2.0).mean())
+
+
+def test_focus_with_a_camera_places_discrete_defects_on_the_faces_it_looks_at(bracket):
+    """A sheet's underside lies as close to the focus as its top: with the camera's position in the focus,
+    discrete defects (and crack origins) go only on the faces that look at it."""
+    on = bracket.cover == 1
+    top = on & (bracket.normal[..., 2] > 0.9) & (bracket.position[..., 2] > 0.002)
+    centre = bracket.position[top][len(bracket.position[top]) // 2]
+    eye = centre + np.array([0.0, -0.02, 0.1])
+    for defect, params in (("dents", {"count": 6, "radius": 2.0}), ("scratches", {"count": 8, "width": 0.5}),
+                           ("oil", {"count": 4, "radius": 2.0, "drip": 0.0})):
+        stack = build_stack(bracket, STEEL, [LayerSpec(defect, 3, params)], focus=(centre, 0.02, eye))
+        hit = (stack.defect_class > 0) & on
+        assert hit.sum() > 5
+        facing = np.einsum("ij,ij->i", bracket.normal[hit], eye - bracket.position[hit]) > 0
+        assert facing.mean() > 0.95, (defect, facing.mean())
+    from wearforge.wear.defects import Context
+
+    ctx = Context(None, None, None, bracket.resolution, "cpu", bracket.cover, bracket.position, bracket.normal,
+                  bracket, focus=(centre, 0.02, eye))
+    for seed in range(3):
+        _, _, _, origins, normals = cracks.crack_paths(ctx, in_object_units(make_params("cracks", {"count": 2})), seed)
+        assert len(origins) == 2 and np.all(np.einsum("ij,ij->i", normals, eye - origins) > 0)
+
+
+def test_rust_streaks_fade_out_where_the_face_turns_horizontal_rivulet_by_rivulet(bracket):
+    """Run-off running down the bracket's outer bend onto its underside thins out and drips off at each
+    rivulet's own point, not along one line of constant slope (a straight cut in the texture)."""
+    on = bracket.cover == 1
+    n = bracket.normal
+    slope = np.linalg.norm(np.array([0.0, 0.0, 1.0]) - n * n[..., 2:3], axis=-1)
+    underside = on & (slope < 0.5) & (n[..., 2] < 0)  # the outer bend turning into the base's underside
+    for seed in (1, 2):
+        params = {"coverage": 0.5, "scale": 20.0, "streaks": 1.0}
+        full = build_stack(bracket, STEEL, [LayerSpec("rust", seed, params)])
+        bare = build_stack(bracket, STEEL, [LayerSpec("rust", seed, {**params, "streaks": 0.0})])
+        streak = underside & (bare.defect_class == 0) & (np.abs(full.base_color - bare.base_color).max(-1) > 0.02)
+        rivulet = np.floor(bracket.position[..., 1][streak] / 0.002).astype(int)  # 2 mm strips across the flow
+        lowest = np.array([slope[streak][rivulet == k].min() for k in np.unique(rivulet)
+                           if (rivulet == k).sum() > 3])
+        reaching = np.unique(lowest[lowest < 0.3].round(3))
+        assert len(reaching) >= 3 and reaching.min() < 0.15, reaching

@@ -305,3 +305,17 @@ def test_textures_command_writes_the_gallery(tmp_path):
     assert image.width > 6 * 200 and image.height > 10 * 200
     pixels = np.asarray(image)
     assert pixels.std() > 20  # not an empty canvas
+
+
+def test_gallery_swatches_show_the_stack_at_the_gallery_resolution_and_scale(tmp_path, monkeypatch):
+    """The swatch is cut from the stack the gallery asked for (not one sized for the small overview camera)
+    and spans 24 mm of it: about 48 texels of a 512-texel stack on the bracket (0.5 mm texels)."""
+    from wearforge import gallery
+
+    seen = []
+    swatch = gallery.swatch
+    monkeypatch.setattr(gallery, "swatch", lambda stack, at, texels, size: seen.append((stack.resolution, texels))
+                        or swatch(stack, at, texels, size))
+    gallery.build_gallery(tmp_path, resolution=512, render=False, defects=("rust",))
+    assert len(seen) == 3 and all(res == 512 for res, _ in seen), seen
+    assert all(40 <= texels <= 56 for _, texels in seen), seen

@@ -251,7 +251,9 @@ def textures(
     resolution: Annotated[int, typer.Option(min=64, max=4096, help="Texture size in texels (2048: 0.12 mm per "
                                                                   "texel on the bracket, inspection scale).")] = 2048,
     render: Annotated[bool, typer.Option("--render/--no-render", help="Also render a close-up of each swatch.")] = True,
-    spp: Annotated[int, typer.Option(min=1, help="Samples per pixel of the renders.")] = 32,
+    spp: Annotated[int, typer.Option(min=1, help="Samples per pixel of the close-ups.")] = 64,
+    denoise: Annotated[Optional[bool], typer.Option("--denoise/--no-denoise", help="Close-ups through Open Image "
+                                                    "Denoise (default: when pyoidn is installed).")] = None,
 ) -> None:
     """Gallery of every defect type at three severities (flat swatches and inspection-scale close-ups) as one PNG."""
     from wearforge.gallery import build_gallery
@@ -261,7 +263,8 @@ def textures(
     with Progress(TextColumn("[bold]wear gallery"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err) as bar:
         task = bar.add_task("swatches", total=30)
-        path = build_gallery(out_dir, resolution, render, spp, progress=lambda d, t: bar.update(task, completed=d))
+        path = build_gallery(out_dir, resolution, render, spp, progress=lambda d, t: bar.update(task, completed=d),
+                             denoise=denoise)
     out.print(f"wear gallery: {path.resolve()}")
 
 

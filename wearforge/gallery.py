@@ -1,6 +1,9 @@
 """`wearforge textures`: every defect type at three severities, each as a flat swatch (texture space) next
 to a close-up rendered at inspection scale (about 0.12 mm per pixel, macro camera, LED ring light) on the
-sheet-metal bracket, in one PNG, under the default inspection lighting (ring light plus a raking bar)."""
+sheet-metal bracket, in one PNG, under the default inspection lighting (ring light plus a raking bar).
+The close-ups go through the renderer's denoiser (Open Image Denoise) when it is installed: a metal part
+under a ring light is mostly glossy highlights, whose sampling noise at a few dozen samples per pixel is
+coarser than pits, cracks and fine scratches, so without it a close-up judges the render, not the defect."""
 
 from __future__ import annotations
 
@@ -55,8 +58,13 @@ def densest(stack) -> tuple[int, int]:
 
 
 def swatch(stack, at: tuple[int, int], texels: int, size: int, texel: float | None = None) -> np.ndarray:
-    """A ``texels`` wide window of the flat maps around ``at`` (empty texels dark). ``texel``: object units per
-    texel, to shade the displacement map (dents) too, which the renderer puts in the mesh, not the normal map."""
+    """A ``texels`` wide window of the flat maps around ``at`` (empty texels dark, other UV islands dimmed).
+    ``texel``: object units per texel, to shade the displacement map (dents) too, which the renderer puts in
+    the mesh, not the normal map.
+
+    A window can reach over the border of the UV island it shows into the next island, which is another
+    face of the part: a defect continues across that border on the part, not in texture space, so it
+    would seem cut by a straight line. Dimming the other islands shows the border as the face's edge."""
     res = stack.resolution
     half = max(texels // 2, 4)
     y0 = int(np.clip(at[0] - half, 0, max(res - 2 * half, 0)))
@@ -69,44 +77,59 @@ def swatch(stack, at: tuple[int, int], texels: int, size: int, texel: float | No
         n = normal * 2 - 1 + tilt
         normal = n / np.linalg.norm(n, axis=-1, keepdims=True) * 0.5 + 0.5
     img = shade(stack.base_color[sl], normal)
-    img[stack.cover[sl] == 0] = 24
+    cover = stack.cover[sl]
+    # islands: texels on a triangle (the gutters around them, copies of their edges, join neighbours)
+    _, island = cv2.connectedComponents((cover == 1).astype(np.uint8), connectivity=4)
+    own = island[at[0] - y0, at[1] - x0] if 0 <= at[0] - y0 < cover.shape[0] and 0 <= at[1] - x0 < cover.shape[1] else 0
+    if own:
+        img[(island != own) & (cover > 0)] //= 3
+    img[cover == 0] = 24
     return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.NEAREST if 2 * half < size
                                                   else Image.Resampling.LANCZOS))
 
 
-def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: int = 32, size: int = 200,
-                  progress=None) -> Path:
-    """Write wear_gallery.png into ``out``; returns its path."""
+def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: int = 64, size: int = 200,
+                  progress=None, denoise: bool | None = None, defects: tuple[str, ...] = DEFECT_CLASSES) -> Path:
+    """Write wear_gallery.png into ``out``; returns its path.
+
+    ``denoise``: close-ups through Open Image Denoise (None: when ``pyoidn`` is installed);
+    ``defects``: the rows, in order.
+    """
     from wearforge.recipe import LabelConfig, validate_recipe
     from wearforge.render.frame import StandaloneRenderer
     from wearforge.scenario import sample_frame
     from wearforge.stage import open_twin, read_scene
 
+    if denoise is None:
+        denoise = denoiser_available()
     stage = renderer = None
     rows = []
-    total = len(DEFECT_CLASSES) * 3
-    for r, defect in enumerate(DEFECT_CLASSES):
+    total = len(defects) * 3
+    for r, defect in enumerate(defects):
         param, values, preset = INTENSITY[defect]
         flats, shots = [], []
         for c, value in enumerate(values):
             params = {**EXTRA.get(defect, {}), param: value}
+            # the stack at the gallery's resolution whatever the overview camera's size on screen: the swatch
+            # and the close-up show the texels of one stack at its own scale
             wear = {"randomizers": {"materials": [{"preset": preset}],
-                                    "wear": [{"resolution": resolution,
+                                    "wear": [{"resolution": resolution, "texels_per_pixel": 0,
                                               "layers": [{"type": defect, "params": params}]}]}}
             overview = {"scene": {"usd": "asset:bracket"}, "camera": {"position": [0.3, -0.3, 0.3]},
                         "render": {"resolution": [size, size], "spp": spp}, "seed": 3, **wear}
             recipe = validate_recipe(overview, source="wearforge textures", base_dir=Path("."))
             if stage is None:
                 stage = open_twin(recipe)
-                renderer = StandaloneRenderer(stage, labels=LabelConfig(visibility=False))  # pictures only
+                renderer = StandaloneRenderer(stage, labels=LabelConfig(visibility=False),  # pictures only
+                                              denoise=bool(render and denoise))
             scene = read_scene(recipe, stage)
             spec = sample_frame(recipe, None, 0, scene)
             stacks, state = _stacks(renderer, spec, stage)
             index, stack = max(stacks.items(), key=lambda kv: np.count_nonzero(kv[1].defect_class))
             at = densest(stack)
-            texel_mm = _texel_mm(renderer, index, resolution, at)
+            texel_mm = _texel_mm(renderer, index, stack.resolution, at)
             flats.append(swatch(stack, at, int(round(FIELD_MM / max(texel_mm, 1e-6))), size,
-                                texel=texel_mm * 1e-3 * resolution / stack.resolution))  # object units per texel
+                                texel=texel_mm * 1e-3))  # object units per texel
             if render:
                 closeup = _closeup_recipe(overview, renderer, state, index, stack, at)
                 recipe = validate_recipe(closeup, source="wearforge textures", base_dir=Path("."))
@@ -115,7 +138,15 @@ def build_gallery(out: Path, resolution: int = 2048, render: bool = True, spp: i
             if progress:
                 progress(r * 3 + c + 1, total)
         rows.append((defect, param, values, flats, shots))
-    return _compose(rows, out / "wear_gallery.png", size)
+    return _compose(rows, out / "wear_gallery.png", size, f"{spp} spp" + (" + denoiser" if denoise else ""))
+
+
+def denoiser_available() -> bool:
+    try:
+        import pyoidn  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _texel_mm(renderer, index: int, resolution: int, at: tuple[int, int]) -> float:
@@ -158,7 +189,7 @@ def _stacks(renderer, spec, stage):
     return renderer.wear.stacks(spec, state)[0], state
 
 
-def _compose(rows, path: Path, size: int) -> Path:
+def _compose(rows, path: Path, size: int, sampling: str = "") -> Path:
     label_w, gap, head = 150, 6, 34
     cols = len(rows[0][3]) + len(rows[0][4])
     width = label_w + cols * (size + gap) + (gap * 3 if rows[0][4] else 0)
@@ -170,7 +201,7 @@ def _compose(rows, path: Path, size: int) -> Path:
     draw.text((label_w, 8), f"flat swatches ({FIELD_MM:g} mm wide)", fill=(230, 230, 230), font=font)
     if rows[0][4]:
         draw.text((label_w + 3 * (size + gap) + gap * 3, 8),
-                  f"close-ups (Mitsuba, ring + bar light, {FIELD_MM / size:.2f} mm/px)", fill=(230, 230, 230), font=font)
+                  f"close-ups (Mitsuba, {sampling}, ring + bar light, {FIELD_MM / size:.2f} mm/px)", fill=(230, 230, 230), font=font)
     for r, (defect, param, values, flats, shots) in enumerate(rows):
         y = head + r * (size + gap)
         draw.text((8, y + size // 2 - 16), defect, fill=(255, 255, 255), font=font)

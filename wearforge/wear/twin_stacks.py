@@ -100,12 +100,7 @@ class WearTextures:
                 # each gprim (and each instance) of a part gets its own pattern, reproducibly
                 layers = [LayerSpec(layer.type, (layer.seed + 7919 * k) & 0x7FFFFFFF, dict(layer.params))
                           for layer in part.wear.layers]
-                focus = None
-                if part.wear.focus is not None:
-                    m = state.matrices[index]
-                    centre = np.linalg.solve(m[:3, :3], np.asarray(part.wear.focus, float) - m[:3, 3])
-                    scale = float(np.cbrt(abs(np.linalg.det(m[:3, :3]))))  # world units per object unit
-                    focus = (centre, part.wear.focus_radius / max(scale, 1e-12))
+                focus = object_focus(part.wear, state.matrices[index], state.camera)
                 size = stack_resolution(part.wear.resolution, part.wear.texels_per_pixel, self.meshes[index],
                                         state.matrices[index], state.camera, spec.render.resolution)
                 out[index] = build_stack(self.bake_of(index, size), clean, layers, up_object,
@@ -114,6 +109,19 @@ class WearTextures:
                                          focus=focus, meters_per_unit=meters_per_unit,
                                          finish_seed=((part.material.finish_seed or 0) + 7919 * k) & 0x7FFFFFFF)
         return out, changed
+
+
+def object_focus(wear, matrix: np.ndarray, camera) -> tuple | None:
+    """A WearSpec's focus in a mesh's object frame (``matrix``: local-to-world) as the wear context takes it:
+    (centre, radius, camera position), or None without a focus. Discrete defects go inside the radius, on
+    the faces the camera looks at."""
+    if wear.focus is None:
+        return None
+    m = np.asarray(matrix, float)
+    centre = np.linalg.solve(m[:3, :3], np.asarray(wear.focus, float) - m[:3, 3])
+    scale = float(np.cbrt(abs(np.linalg.det(m[:3, :3]))))  # world units per object unit
+    eye = np.linalg.solve(m[:3, :3], np.asarray(camera.matrix, float)[:3, 3] - m[:3, 3])
+    return centre, wear.focus_radius / max(scale, 1e-12), eye
 
 
 MIN_STACK = 64

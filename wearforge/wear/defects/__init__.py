@@ -26,6 +26,10 @@ DEFECTS: dict[str, ModuleType] = {
 }
 
 
+# faces seen more obliquely than this (foreshortened more than about 3x) get no focused defects
+FACING_DEGREES = 70.0
+
+
 @dataclass
 class Context:
     """Device structs plus host copies used to place discrete elements."""
@@ -42,20 +46,31 @@ class Context:
     meters_per_unit: float = 1.0
     dpds: object = None  # device arrays of the bake's Jacobian, for kernels that march in texture space
     dpdt: object = None
-    focus: tuple | None = None  # (object-space centre, radius): where discrete defects are placed
+    # where discrete defects are placed: (object-space centre, radius) or (centre, radius, eye), eye being
+    # the camera's position in object space
+    focus: tuple | None = None
 
-    def in_focus(self, positions: np.ndarray) -> np.ndarray:
-        """Which of ``positions`` lie where discrete defects may be placed (all without a focus)."""
+    def in_focus(self, positions: np.ndarray, normals: np.ndarray | None = None) -> np.ndarray:
+        """Which of ``positions`` lie where discrete defects may be placed (all without a focus): within the
+        focus radius and, when the focus names the camera and ``normals`` are given, on faces that look at it
+        (within FACING_DEGREES of the line of sight). A sheet's underside lies as close to the focus as its
+        top, and a bore wall or cut edge seen edge-on shows a defect on a few foreshortened pixels."""
         if self.focus is None:
             return np.ones(len(positions), bool)
-        centre, radius = self.focus
-        return np.linalg.norm(positions - np.asarray(centre, np.float32), axis=-1) <= radius
+        centre, radius = self.focus[:2]
+        near = np.linalg.norm(positions - np.asarray(centre, np.float32), axis=-1) <= radius
+        if len(self.focus) > 2 and self.focus[2] is not None and normals is not None:
+            eye = np.asarray(self.focus[2], np.float32)
+            to_eye = eye - positions
+            facing = np.einsum("ij,ij->i", np.asarray(normals, np.float32), to_eye)
+            near &= facing > np.cos(np.radians(FACING_DEGREES)) * np.linalg.norm(to_eye, axis=-1)
+        return near
 
     def surface_points(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
         """``count`` random points on the part (texels on a triangle, uniform in UV space), inside the focus
         when there is one and it holds any surface."""
         ys, xs = np.nonzero(self.cover == 1)
-        near = self.in_focus(self.position[ys, xs])
+        near = self.in_focus(self.position[ys, xs], self.normal[ys, xs])
         if near.any():
             ys, xs = ys[near], xs[near]
         if len(ys) == 0 or count <= 0:

@@ -15,14 +15,19 @@ CHUNK = 8  # segments per bounding sphere in the kernels' culling
 
 class SurfaceWalker:
     def __init__(self, cover: np.ndarray, position: np.ndarray, normal: np.ndarray, score: np.ndarray,
-                 max_points: int = 120_000):
+                 max_points: int = 600_000):
         ys, xs = np.nonzero(cover == 1)
-        stride = max(1, int(np.ceil(len(ys) / max_points)))
-        ys, xs = ys[::stride], xs[::stride]
+        # thin out large bakes on a square grid of texels: every n-th texel in scan order would leave rows of
+        # points far apart across them, where a walk finds no point ahead and a crack dies after one step
+        grid = max(1, int(np.ceil(np.sqrt(len(ys) / max_points))))
+        if grid > 1:
+            keep = (ys % grid == 0) & (xs % grid == 0)
+            ys, xs = ys[keep], xs[keep]
         self.pos = position[ys, xs].astype(np.float64)
         self.nrm = normal[ys, xs].astype(np.float64)
         self.score = score[ys, xs].astype(np.float64)
         self.tree = cKDTree(self.pos) if len(self.pos) else None
+        self._spacing: float | None = None
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -37,15 +42,18 @@ class SurfaceWalker:
 
     def spacing(self) -> float:
         """Typical distance between neighbouring points (the finest useful step)."""
-        sample = self.pos[:: max(len(self.pos) // 2000, 1)]
-        d, _ = self.tree.query(sample, k=2)
-        return float(np.median(d[:, 1]))
+        if self._spacing is None:
+            sample = self.pos[:: max(len(self.pos) // 2000, 1)]
+            d, _ = self.tree.query(sample, k=2)
+            self._spacing = float(np.median(d[:, 1]))
+        return self._spacing
 
     def width_at(self, i: int, radius: float) -> int:
         """How many of 8 directions the face around point ``i`` extends ``radius`` in (8 inside a broad
         face, about 4 next to its edge, 2 on a strip narrower than the radius: a bore wall, a cut edge)."""
         n = self.nrm[i]
-        return sum(self.snap(self.pos[i] + d * radius, n, 0.15 * radius, min_dot=0.9) is not None
+        reach = max(0.15 * radius, 0.75 * self.spacing())  # a probe may land between points of the grid
+        return sum(self.snap(self.pos[i] + d * radius, n, reach, min_dot=0.9) is not None
                    for d in self.tangent_dirs(i, 8))
 
     def tangent_dirs(self, i: int, count: int, phase: float = 0.0) -> np.ndarray:

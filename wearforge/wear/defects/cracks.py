@@ -117,19 +117,23 @@ def crack_paths(ctx, params: Params, seed: int) -> tuple[list[np.ndarray], list[
     count = int(round(params.count))
     if len(walker) == 0 or count <= 0:
         return [], [], [], np.zeros((0, 3)), np.zeros((0, 3))
-    # origins: among the strongest 3 % of stress raisers, weighted by score
-    cut = np.quantile(walker.score, 0.97)
-    near = ctx.in_focus(walker.pos) if hasattr(ctx, "in_focus") else np.ones(len(walker), bool)
-    if near.any():
-        cut = np.quantile(walker.score[near], 0.97)
-    cand = np.nonzero((walker.score >= max(cut, 1e-6)) & near)[0]
-    if len(cand) == 0:
-        cand = np.nonzero(near)[0] if near.any() else np.arange(len(walker))
+    # origins: among the strongest 3 % of stress raisers, weighted by score, on a face a crack can grow into
+    # (not the middle of a narrow bore wall or cut edge). Where the strongest raisers in view are all such
+    # strips (a bore wall seen by the camera, whose rim on the face it looks at scores a little lower), the
+    # pool widens to weaker raisers until it holds a broad face: the rim of the hole, where cracks start.
+    near = ctx.in_focus(walker.pos, walker.nrm) if hasattr(ctx, "in_focus") else np.ones(len(walker), bool)
+    pool = walker.score[near] if near.any() else walker.score
     step = max(params.length / 40.0, 1.5 * walker.spacing())
-    # only raisers on a face a crack can grow into (not the middle of a narrow bore wall or cut edge)
-    sub = rng.choice(cand, size=min(len(cand), 300), replace=False)
-    broad = np.array([i for i in sub if walker.width_at(i, 0.25 * params.length) >= 5], int)
-    cand = broad if len(broad) else cand
+    for q in (0.97, 0.9, 0.75):
+        cut = np.quantile(pool, q)
+        cand = np.nonzero((walker.score >= max(cut, 1e-6)) & near)[0]
+        if len(cand) == 0:
+            cand = np.nonzero(near)[0] if near.any() else np.arange(len(walker))
+        sub = rng.choice(cand, size=min(len(cand), 300), replace=False)
+        broad = np.array([i for i in sub if walker.width_at(i, 0.25 * params.length) >= 5], int)
+        if len(broad):
+            cand = broad
+            break
     weight = walker.score[cand] ** 2 + 1e-9
     polylines, widths, ids, origins = [], [], [], []
     for k in range(count):

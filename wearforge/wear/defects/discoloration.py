@@ -100,7 +100,7 @@ def sources(ctx, params: Params, seed: int) -> tuple[np.ndarray, np.ndarray, np.
     count = int(round(params.count))
     if len(walker) == 0 or count <= 0:
         return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32)
-    near = ctx.in_focus(walker.pos) if hasattr(ctx, "in_focus") else np.ones(len(walker), bool)
+    near = ctx.in_focus(walker.pos, walker.nrm) if hasattr(ctx, "in_focus") else np.ones(len(walker), bool)
     pool = np.nonzero(near)[0] if near.any() else np.arange(len(walker))
     cut = np.quantile(walker.score[pool], 0.9)
     cand = pool[walker.score[pool] >= cut] if cut > 0.05 else pool

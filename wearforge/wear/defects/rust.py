@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import warp as wp
 
 from wearforge.wear.defects._common import p, threshold
@@ -125,7 +127,8 @@ def _rust(s: Surface, m: Material, out: Layer, seed: int, scale: float, strength
 
 
 @wp.kernel
-def _runoff(s: Surface, m: Material, out: Layer, core: wp.array2d(dtype=float), dpds: wp.array2d(dtype=wp.vec3),
+def _runoff(s: Surface, m: Material, out: Layer, core: wp.array2d(dtype=float), sources: wp.array2d(dtype=float),
+            dpds: wp.array2d(dtype=wp.vec3),
             dpdt: wp.array2d(dtype=wp.vec3), res: int, seed: int, scale: float, strength: float, length: float,
             stainless: float):
     """Run-off streaks: march up-slope in texture space from every texel; if rust sits above within
@@ -136,9 +139,18 @@ def _runoff(s: Surface, m: Material, out: Layer, core: wp.array2d(dtype=float), 
     n = s.nrm[y, x]
     up = s.up - n * wp.dot(s.up, n)
     slope = wp.length(up)
-    if slope < 0.15:
-        return  # horizontal faces hold water instead of shedding it
+    if slope < 1.0e-3:
+        return
     up = up / slope
+    pos = s.pos[y, x]
+    across = pos - up * wp.dot(pos, up)
+    # horizontal faces hold water instead of shedding it. Where a face turns horizontal (a bend's underside,
+    # a fillet) each rivulet thins out and drips off at its own point, not along the line where the slope
+    # crosses one value: the fade's onset differs from rivulet to rivulet
+    onset = 0.15 + 0.2 * (value_noise(seed + 47, across / (scale * 0.04)) - 0.5)
+    shed = smoothstep(onset - 0.06, onset + 0.06, slope)
+    if shed <= 0.0:
+        return
     a = dpds[y, x]
     b = dpdt[y, x]
     g00, g01, g11 = wp.dot(a, a), wp.dot(a, b), wp.dot(b, b)
@@ -147,6 +159,13 @@ def _runoff(s: Surface, m: Material, out: Layer, core: wp.array2d(dtype=float), 
         return
     ds = (g11 * wp.dot(a, up) - g01 * wp.dot(b, up)) / det  # d(s, t) per unit length up-slope
     dt = (g00 * wp.dot(b, up) - g01 * wp.dot(a, up)) / det
+    # rivulets do not run exactly down the fall line: each drifts sideways by its own amount (up to a tenth
+    # of the distance run), so a streak band's sides are not the straight flow lines past the patch's
+    # outermost points
+    side = wp.cross(n, up)
+    drift = 0.2 * (value_noise(seed + 53, across / (scale * 0.05)) - 0.5)
+    ds = ds + drift * (g11 * wp.dot(a, side) - g01 * wp.dot(b, side)) / det
+    dt = dt + drift * (g00 * wp.dot(b, side) - g01 * wp.dot(a, side)) / det
     step = wp.max(s.texel[y, x], length / 32.0)
     found = float(-1.0)
     for k in range(1, 33):
@@ -159,19 +178,17 @@ def _runoff(s: Surface, m: Material, out: Layer, core: wp.array2d(dtype=float), 
             break
         if s.cover[yy, xx] != 1:
             break
-        if core[yy, xx] >= 0.5:
+        if sources[yy, xx] >= 0.5:
             found = dist
             break
     if found < 0.0:
         return
-    pos = s.pos[y, x]
-    across = pos - up * wp.dot(pos, up)
     # rivulets: noise stretched along the flow
     riv = value_noise(seed + 41, across / (scale * 0.03) + up * (wp.dot(pos, up) / (scale * 0.8)))
     reach = length * (0.3 + 0.9 * value_noise(seed + 43, across / (scale * 0.05)))  # each rivulet its own length
     if found >= reach:
         return
-    st = wp.min(strength * (1.0 - found / reach) * (0.15 + 1.3 * smoothstep(0.3, 0.75, riv)), 1.0)
+    st = wp.min(strength * (1.0 - found / reach) * (0.05 + 1.4 * smoothstep(0.35, 0.75, riv)), 1.0) * shed
     if st <= 0.05:
         return
     lepido = wp.vec3(0.42, 0.17, 0.045)
@@ -180,7 +197,8 @@ def _runoff(s: Surface, m: Material, out: Layer, core: wp.array2d(dtype=float), 
     if stainless > 0.5:
         stain = wp.cw_mul(m.color[y, x], wp.vec3(0.36, 0.22, 0.11)) * 1.8
     # translucent oxide over the clean finish, pre-blended so the label mask does not change its strength
-    col = wp.lerp(m.color[y, x], stain, 0.3 + 0.45 * st)
+    # (fading in from where the stain starts: a tint that jumps on at a strength would outline the streaks)
+    col = wp.lerp(m.color[y, x], stain, (0.3 + 0.45 * st) * smoothstep(0.05, 0.3, st))
     rough = wp.lerp(m.rough[y, x], 0.7, st)
     metal = m.metal[y, x] * (1.0 - 0.8 * st)
     mask = wp.max(st, 1.0e-3)
@@ -198,7 +216,17 @@ def run(ctx, params: Params, seed: int) -> None:
                       threshold(params.coverage), params.relief, params.roughness, params.pits, params.blister,
                       params.stainless])
     if params.streaks > 0 and params.streak_length > 0:
-        core = wp.clone(ctx.out.mask)  # the streaks must see the patches, not each other
+        # the streaks must see the patches, not each other. The march looks for rust every 1/32 of the
+        # streak length (many texels); a patch narrower than that step would be hit only at some phases of
+        # it and streak as a row of dots, so the march looks at the patches grown by half a step
+        core = ctx.out.mask.numpy()
+        on = ctx.cover == 1
+        texel = float(np.median(ctx.surface.texel.numpy()[on])) if on.any() else 1.0
+        r = int(np.ceil(0.5 * params.streak_length / 32.0 / max(texel, 1e-12)))
+        sources = (core >= 0.5).astype(np.uint8)
+        if r > 0:
+            sources = cv2.dilate(sources, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
         wp.launch(_runoff, dim=(ctx.res, ctx.res), device=ctx.device,
-                  inputs=[ctx.surface, ctx.mat, ctx.out, core, ctx.dpds, ctx.dpdt, ctx.res, seed, params.scale,
-                          params.streaks, params.streak_length, params.stainless])
+                  inputs=[ctx.surface, ctx.mat, ctx.out, wp.array(core, dtype=float, device=ctx.device),
+                          wp.array(sources.astype(np.float32), dtype=float, device=ctx.device), ctx.dpds, ctx.dpdt,
+                          ctx.res, seed, params.scale, params.streaks, params.streak_length, params.stainless])
