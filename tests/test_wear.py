@@ -314,8 +314,8 @@ def test_gallery_swatches_show_the_stack_at_the_gallery_resolution_and_scale(tmp
 
     seen = []
     swatch = gallery.swatch
-    monkeypatch.setattr(gallery, "swatch", lambda stack, at, texels, size: seen.append((stack.resolution, texels))
-                        or swatch(stack, at, texels, size))
+    monkeypatch.setattr(gallery, "swatch", lambda stack, at, texels, size, **kw: seen.append((stack.resolution, texels))
+                        or swatch(stack, at, texels, size, **kw))
     gallery.build_gallery(tmp_path, resolution=512, render=False, defects=("rust",))
     assert len(seen) == 3 and all(res == 512 for res, _ in seen), seen
     assert all(40 <= texels <= 56 for _, texels in seen), seen

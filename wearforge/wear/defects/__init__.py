@@ -53,8 +53,9 @@ class Context:
     def in_focus(self, positions: np.ndarray, normals: np.ndarray | None = None) -> np.ndarray:
         """Which of ``positions`` lie where discrete defects may be placed (all without a focus): within the
         focus radius and, when the focus names the camera and ``normals`` are given, on faces that look at it
-        (within FACING_DEGREES of the line of sight). A sheet's underside lies as close to the focus as its
-        top, and a bore wall or cut edge seen edge-on shows a defect on a few foreshortened pixels."""
+        (within FACING_DEGREES of the line of sight) when the focus holds any. A sheet's underside lies as
+        close to the focus as its top, and a bore wall or cut edge seen edge-on shows a defect on a few
+        foreshortened pixels; a focus the camera sees only edge-on keeps its defects rather than losing them."""
         if self.focus is None:
             return np.ones(len(positions), bool)
         centre, radius = self.focus[:2]
@@ -63,7 +64,9 @@ class Context:
             eye = np.asarray(self.focus[2], np.float32)
             to_eye = eye - positions
             facing = np.einsum("ij,ij->i", np.asarray(normals, np.float32), to_eye)
-            near &= facing > np.cos(np.radians(FACING_DEGREES)) * np.linalg.norm(to_eye, axis=-1)
+            facing_near = near & (facing > np.cos(np.radians(FACING_DEGREES)) * np.linalg.norm(to_eye, axis=-1))
+            if facing_near.any():
+                return facing_near
         return near
 
     def surface_points(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
