@@ -127,7 +127,25 @@ def test_layers_compose_bottom_to_top(pipe_bake):
     only_dirt = build_stack(pipe_bake, STEEL, [LayerSpec("dirt", 2, {"amount": 1.0})]).defect_class == dirt
     both = only_rust & only_dirt
     assert both.sum() > 10
-    assert np.all(rust_then_dirt.defect_class[both] == dirt) and np.all(dirt_then_rust.defect_class[both] == rust)
+    # rust is opaque: on top it takes the label; grime takes it only where it is thick enough to hide the rust
+    assert np.mean(dirt_then_rust.defect_class[both] == rust) > 0.95
+    over = rust_then_dirt.defect_class[both]
+    assert set(np.unique(over)) == {rust, dirt} and 0.2 < np.mean(over == dirt) < 0.9
+
+
+def test_a_see_through_film_leaves_the_label_to_the_defect_under_it(pipe_bake):
+    """Dust (at most 60 % opaque) over scratches: the grooves still show, so they keep their label; dust keeps
+    its label everywhere else."""
+    scratches, dust = DEFECT_CLASSES.index("scratches") + 1, DEFECT_CLASSES.index("dust") + 1
+    marks = [LayerSpec("scratches", 1, {"count": 20, "width": 2.0, "clusters": 0})]
+    film = [LayerSpec("dust", 2, {"amount": 1.0})]
+    only_marks = build_stack(pipe_bake, STEEL, marks).defect_class == scratches
+    only_dust = build_stack(pipe_bake, STEEL, film).defect_class == dust
+    both = build_stack(pipe_bake, STEEL, marks + film).defect_class
+    under = only_marks & only_dust
+    assert under.sum() > 10
+    assert np.all(both[under] == scratches)
+    assert np.all(both[only_dust & ~only_marks] == dust)
 
 
 def test_occurrences_are_counted_per_element_and_per_region(pipe_bake):

@@ -22,6 +22,10 @@ from wearforge.wear.finish import apply_finish
 from wearforge.wear.types import Layer, Material, Surface
 
 MASK_THRESHOLD = 0.5
+# A layer over a texel another defect already labels takes the label only where it hides most of it
+# (``Layer.hide`` above this): a see-through film (dust, dirt, oil) leaves a crack's or scratch's relief and most of
+# its contrast showing, so the defect beneath keeps the label.
+HIDES_BELOW = wp.constant(0.6)
 
 
 @wp.kernel
@@ -53,7 +57,10 @@ def _compose(layer: Layer, code: int, index: int, mat: Material, cls: wp.array2d
     mat.aniso[y, x] = wp.clamp(wp.lerp(mat.aniso[y, x], a, m), 0.0, 1.0)
     if a > 0.0:
         mat.tdir[y, x] = layer.tdir[y, x]
-    if m >= 0.5:
+    hide = layer.hide[y, x]
+    if hide < 0.0:
+        hide = m
+    if m >= 0.5 and (cls[y, x] == wp.uint8(0) or hide > HIDES_BELOW):
         cls[y, x] = wp.uint8(code)
         # layer index in the top byte keeps ids of different layers apart
         inst[y, x] = (wp.uint32(index + 1) << wp.uint32(24)) | (layer.occ[y, x] & wp.uint32(0xFFFFFF))
@@ -209,6 +216,7 @@ def _layer(res: int, dev: str) -> Layer:
     out.metal = wp.zeros((res, res), dtype=float, device=dev)
     out.height = wp.zeros((res, res), dtype=float, device=dev)
     out.occ = wp.zeros((res, res), dtype=wp.uint32, device=dev)
+    out.hide = wp.zeros((res, res), dtype=float, device=dev)
     return out
 
 
@@ -259,6 +267,7 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     for index, spec in enumerate(layers):
         for arr in (out.mask, out.height, out.occ, out.aniso):
             arr.zero_()
+        out.hide.fill_(-1.0)
         run_defect(spec.type, spec.params, spec.seed, ctx)
         wp.launch(_compose, dim=(res, res), inputs=[out, DEFECT_CLASSES.index(spec.type) + 1, index, mat, cls, inst,
                                                     int(geometric[index]), disp], device=dev)

@@ -45,3 +45,6 @@ class Layer:
     aniso: wp.array2d(dtype=float)  # anisotropy the layer leaves (0 where it covers grooves up)
     tdir: wp.array2d(dtype=wp.vec3)  # its groove direction, where aniso > 0
     occ: wp.array2d(dtype=wp.uint32)  # occurrence id (0 = region occurrences found later)
+    # how much of what lies below the layer it hides (0..1); a negative value (the default) means its mask.
+    # Films (dust, dirt, oil) set it: their label mask is not their opacity.
+    hide: wp.array2d(dtype=float)

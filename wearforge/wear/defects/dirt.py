@@ -89,6 +89,7 @@ def _dirt(s: Surface, m: Material, out: Layer, seed: int, amount: float, scale: 
     # label: visible grime (thick enough) and the fingerprint area
     mask = wp.max(smoothstep(0.2, 0.4, grime), 0.75 * smoothstep(0.0, 0.3, fp))
     out.mask[y, x] = wp.max(mask, 1.0e-3)
+    out.hide[y, x] = grime
     inv = 1.0 / wp.max(mask, 1.0e-3)
     # pre-blend so the composed texel shows exactly the translucent result, whatever the label mask
     out.color[y, x] = m.color[y, x] + (col - m.color[y, x]) * inv

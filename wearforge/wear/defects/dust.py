@@ -56,6 +56,7 @@ def _dust(s: Surface, m: Material, out: Layer, seed: int, amount: float, scale: 
     blend = wp.max(mask, 1.0e-3)
     inv = 1.0 / blend
     out.mask[y, x] = blend
+    out.hide[y, x] = film
     out.color[y, x] = m.color[y, x] + (col - m.color[y, x]) * inv
     out.rough[y, x] = m.rough[y, x] + (rough - m.rough[y, x]) * inv
     out.metal[y, x] = m.metal[y, x] + (metal - m.metal[y, x]) * inv

@@ -75,6 +75,7 @@ def _oil(s: Surface, m: Material, out: Layer, seed: int, centers: wp.array(dtype
         return
     out.mask[y, x] = best
     dark = darkness + (rim - darkness) * ring
+    out.hide[y, x] = dark * best  # a film microns thick: it darkens what is under it, relief and all
     out.color[y, x] = m.color[y, x] * (1.0 - dark)
     # the film is microns thick: its surface is smooth but the finish under it still scatters, so the texel
     # gets glossier without turning into a mirror of the (usually dark) surroundings
