@@ -31,29 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 def plate(folder: Path, half: float = 0.011) -> Path:
     """A flat square plate (metres, Z up) labelled ``plate``, UVs over the whole square."""
-    from pxr import Sdf, Usd, UsdGeom, UsdShade
+    from wearforge.plate_twin import write_plate_twin
 
-    from wearforge.semantics import set_semantic_class
-
-    stage = Usd.Stage.CreateNew(str(folder / "plate.usda"))
-    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
-    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
-    part = UsdGeom.Xform.Define(stage, "/Plate")
-    set_semantic_class(part.GetPrim(), "plate")
-    mesh = UsdGeom.Mesh.Define(stage, "/Plate/Geom")
-    mesh.CreatePointsAttr([(-half, -half, 0), (half, -half, 0), (half, half, 0), (-half, half, 0)])
-    mesh.CreateFaceVertexCountsAttr([4])
-    mesh.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
-    mesh.CreateNormalsAttr([(0, 0, 1)] * 4)
-    st = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
-    st.Set([(0, 0), (1, 0), (1, 1), (0, 1)])
-    material = UsdShade.Material.Define(stage, "/Plate/Paint")
-    shader = UsdShade.Shader.Define(stage, "/Plate/Paint/Surface")
-    shader.CreateIdAttr("UsdPreviewSurface")
-    material.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
-    UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
-    stage.GetRootLayer().Save()
-    return folder / "plate.usda"
+    return write_plate_twin(folder / "plate.usda", half)
 
 
 def frames(usd: Path, folder: Path, preset: str, seed: int, displace: bool, size: int, spp: int,

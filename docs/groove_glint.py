@@ -40,27 +40,9 @@ COLUMNS = ("isotropic", "isotropic, part turned 90 deg", "groove frame", "groove
 
 def plate(path: Path) -> Path:
     """A 100 mm square plate in z = 0, facing +z (metres, Z up) with a UsdPreviewSurface, without lights."""
-    from pxr import Sdf, Usd, UsdGeom, UsdShade
+    from wearforge.plate_twin import write_plate_twin
 
-    stage = Usd.Stage.CreateNew(str(path))
-    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
-    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
-    UsdGeom.Xform.Define(stage, "/Plate")
-    mesh = UsdGeom.Mesh.Define(stage, "/Plate/Geom")
-    mesh.CreatePointsAttr([(-0.05, -0.05, 0), (0.05, -0.05, 0), (0.05, 0.05, 0), (-0.05, 0.05, 0)])
-    mesh.CreateFaceVertexCountsAttr([4])
-    mesh.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
-    mesh.CreateNormalsAttr([(0, 0, 1)] * 4)
-    primvar = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
-    primvar.Set([(0, 0), (1, 0), (1, 1), (0, 1)])
-    # the material randomizer sets the inputs of a bound UsdPreviewSurface
-    material = UsdShade.Material.Define(stage, "/Plate/Looks/Steel")
-    shader = UsdShade.Shader.Define(stage, "/Plate/Looks/Steel/Surface")
-    shader.CreateIdAttr("UsdPreviewSurface")
-    material.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
-    UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
-    stage.GetRootLayer().Save()
-    return path
+    return write_plate_twin(path, 0.05, label=None)
 
 
 def turned(lights: list[dict], target, normal, degrees: float) -> list[dict]:

@@ -177,30 +177,9 @@ def test_pit_sizes_are_log_normal_and_clustered(bracket):
 
 
 def _plate(tmp_path, half=0.011):
-    from pxr import Sdf, Usd, UsdGeom, UsdShade
+    from wearforge.plate_twin import write_plate_twin
 
-    from wearforge.semantics import set_semantic_class
-
-    stage = Usd.Stage.CreateNew(str(tmp_path / "plate.usda"))
-    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
-    UsdGeom.SetStageMetersPerUnit(stage, 1.0)  # unauthored means centimetres
-    part = UsdGeom.Xform.Define(stage, "/Plate")
-    set_semantic_class(part.GetPrim(), "plate")
-    mesh = UsdGeom.Mesh.Define(stage, "/Plate/Geom")
-    mesh.CreatePointsAttr([(-half, -half, 0), (half, -half, 0), (half, half, 0), (-half, half, 0)])
-    mesh.CreateFaceVertexCountsAttr([4])
-    mesh.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
-    mesh.CreateNormalsAttr([(0, 0, 1)] * 4)
-    st = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
-    st.Set([(0, 0), (1, 0), (1, 1), (0, 1)])
-    material = UsdShade.Material.Define(stage, "/Plate/Paint")
-    shader = UsdShade.Shader.Define(stage, "/Plate/Paint/Surface")
-    shader.CreateIdAttr("UsdPreviewSurface")
-    shader.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).Set((0.5, 0.5, 0.5))
-    material.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
-    UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
-    stage.GetRootLayer().Save()
-    return tmp_path / "plate.usda"
+    return write_plate_twin(tmp_path / "plate.usda", half, diffuse=(0.5, 0.5, 0.5))
 
 
 @pytest.mark.slow
