@@ -96,6 +96,28 @@ def test_a_recipe_compiles_to_a_graph_that_replays_its_framespecs():
         assert np.allclose(trs_to_matrix(pos, rot, (1, 1, 1)), want, atol=1e-9)
 
 
+def test_graph_mode_drives_a_material_of_its_own_on_bare_cad_parts(tmp_path, write_recipe):
+    """A part with no material at all: graph mode binds a UsdPreviewSurface (wearforge's frame layer) and
+    sequences the sampled colours into it, as step mode and the standalone renderer show them."""
+    from conftest import make_cube_twin
+
+    twin = make_cube_twin(tmp_path / "cube.usda", size=0.1)
+    recipe = load_recipe(write_recipe({
+        "scene": {"usd": str(twin), "parts": [{"path": "/World/Cube", "class": "cube"}]},
+        "camera": {"position": [0.5, -0.5, 0.5], "look_at": [0, 0, 0]},
+        "randomizers": {"materials": [{"parts": "class:cube",
+                                       "preset": {"choice": ["painted_safety_yellow", "painted_blue"]}}]},
+        "render": {"resolution": [32, 24], "spp": 1}, "frames": 4, "seed": 1}))
+    stage = open_twin(recipe)
+    recipe, scene, specs, shaders, colliders, authored = prepare(recipe, stage, frames=4)
+    assert len(shaders["/World/Cube"]) == 1
+    assert not stage.GetRootLayer().dirty
+    graph.compile_graph(rep, specs, scene, shaders, colliders, authored=authored)
+    colour = next(n for n in calls("modify.attribute") if n["args"]["name"] == "inputs:diffuseColor")
+    assert colour["args"]["input_prims"] == shaders["/World/Cube"]
+    assert colour["args"]["value"].node["args"]["items"] == [tuple(s.parts[0].material.base_color) for s in specs]
+
+
 def test_graph_mode_refuses_per_frame_structure_changes():
     recipe = load_recipe(ROOT / "recipes" / "full_randomization.yaml", ["frames=6"])
     stage = open_twin(recipe)

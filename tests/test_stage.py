@@ -121,3 +121,28 @@ def test_open_stage_reports_unreadable_files(tmp_path):
     bad.write_text("#usda 1.0\ndef Xform \"A\" {\n")
     with pytest.raises(InputError, match="broken.usda: cannot open as USD"):
         open_stage(bad)
+
+
+def test_bare_cad_parts_get_the_sampled_material(tmp_path, write_recipe):
+    """A part whose meshes have no material at all (CAD exported without looks): the material randomizer's
+    preset still reaches the renderer, through a UsdPreviewSurface bound on wearforge's frame layer."""
+    from conftest import make_cube_twin
+    from wearforge.twin_reader import read_frame_state, read_geometry
+
+    twin = make_cube_twin(tmp_path / "cube.usda", size=0.1)
+    recipe = load_recipe(write_recipe({
+        "scene": {"usd": str(twin), "parts": [{"path": "/World/Cube", "class": "cube"}]},
+        "camera": {"position": [0.5, -0.5, 0.5], "look_at": [0, 0, 0]},
+        "randomizers": {"materials": [{"parts": "class:cube", "preset": "painted_safety_yellow"}]},
+        "render": {"resolution": [32, 24], "spp": 1}, "frames": 1, "seed": 1}))
+    stage = open_stage(recipe.usd_path())
+    assert not preview_surfaces(stage.GetPrimAtPath("/World/Cube"))
+    spec = sample_frame(recipe, None, 0, scene_for(recipe))
+    apply_frame(stage, spec)
+    colour = spec.parts[0].material.base_color
+    assert colour is not None
+    meshes = read_geometry(stage)
+    state = read_frame_state(stage, meshes, spec.camera.path)
+    assert np.allclose(state.materials[0].base_color, colour, atol=1e-3)
+    assert state.materials[0].roughness == pytest.approx(spec.parts[0].material.roughness, abs=1e-6)
+    assert not stage.GetRootLayer().dirty  # bound on wearforge's frame layer, the twin is untouched

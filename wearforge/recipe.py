@@ -229,7 +229,8 @@ class Orbit(_Model):
 
 
 class MaterialRandomizer(_Model):
-    """Clean material of matching parts (UsdPreviewSurface inputs)."""
+    """Clean material of matching parts (UsdPreviewSurface inputs; a part without any material gets a
+    UsdPreviewSurface of its own, bound on wearforge's layer, in both homes)."""
 
     parts: Selector = Field(default="**", description="Prim-path glob over parts (** = all), or 'class:NAME'.")
     preset: Name | None = Field(default=None, description="Name(s) from the material library (usd_assets/materials.yaml).")

@@ -9,6 +9,7 @@ are row-vector, hence the transposes at the boundary.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,8 @@ from wearforge.recipe import Recipe, matches, path_match, resolve_usd
 from wearforge.semantics import semantic_class, set_semantic_class
 from wearforge.twin_reader import TIME, drawn_prims, labelled_parts, read_gprim
 from wearforge.transforms import gf_to_np, look_at_matrix, matrix_to_trs, up_vector, world_matrix
+
+log = logging.getLogger("wearforge.stage")
 
 WEARFORGE_ROOT = "/wearforge"
 LIGHT_TYPES = {
@@ -565,11 +568,40 @@ def _apply_part(stage: Usd.Stage, part: PartSpec) -> None:
     label_part(prim, part.semantic_class)
     inputs = part.material.inputs()
     if inputs:
-        for shader in preview_surfaces(prim):
+        shaders = preview_surfaces(prim) or bind_preview_surface(stage, prim, part.path)
+        for shader in shaders:
             for name, value in inputs.items():
                 typ = Sdf.ValueTypeNames.Color3f if name == "diffuseColor" else Sdf.ValueTypeNames.Float
                 shader.CreateInput(name, typ).Set(Gf.Vec3f(*value) if name == "diffuseColor" else float(value))
     _apply_physics(stage, prim, part)
+
+
+_warned_unbound: set[str] = set()
+
+
+def bind_preview_surface(stage: Usd.Stage, prim: Usd.Prim, part_path: str) -> list[UsdShade.Shader]:
+    """A UsdPreviewSurface of wearforge's own, bound to a part none of whose meshes has a material, so the
+    recipe's material randomizer applies to bare CAD geometry too (it sets UsdPreviewSurface inputs).
+
+    Meshes with a material of another kind (MDL only, MaterialX) are left as they are, with one warning per
+    part: their look cannot be set through UsdPreviewSurface inputs. Authors on the stage's edit target.
+    """
+    gprims = [p for p in Usd.PrimRange(prim) if p.IsA(UsdGeom.Gprim)]
+    bound = [p for p in gprims if UsdShade.MaterialBindingAPI(p).ComputeBoundMaterial()[0]]
+    if bound or not gprims or prim.IsInstanceProxy():
+        if part_path not in _warned_unbound:
+            _warned_unbound.add(part_path)
+            why = ("an instance proxy" if prim.IsInstanceProxy() else
+                   f"bound to {len(bound)} material(s) without a UsdPreviewSurface" if bound else "without meshes")
+            log.warning("part %s: the material randomizer cannot set its look (%s)", part_path, why)
+        return []
+    name = Sdf.Path(part_path).MakeRelativePath(Sdf.Path.absoluteRootPath).pathString.replace("/", "__")
+    material = UsdShade.Material.Define(stage, f"{WEARFORGE_ROOT}/Looks/{name}")
+    shader = UsdShade.Shader.Define(stage, f"{WEARFORGE_ROOT}/Looks/{name}/PreviewSurface")
+    shader.CreateIdAttr("UsdPreviewSurface")
+    material.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
+    UsdShade.MaterialBindingAPI.Apply(prim).Bind(material)
+    return [shader]
 
 
 def label_part(prim: Usd.Prim, semantic: str) -> None:

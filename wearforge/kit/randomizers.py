@@ -26,7 +26,7 @@ def prepare(recipe, stage, frames: int | None = None, seed: int | None = None):
 
     from wearforge.recipe import Recipe, load_recipe
     from wearforge.scenario import sample_frame
-    from wearforge.stage import add_recipe_layer, preview_surfaces, read_scene
+    from wearforge.stage import add_recipe_layer, bind_preview_surface, frame_layer, preview_surfaces, read_scene
 
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(Path(recipe))
@@ -35,9 +35,13 @@ def prepare(recipe, stage, frames: int | None = None, seed: int | None = None):
     count = frames or recipe.frames
     specs = [sample_frame(recipe, seed, i, scene) for i in range(count)]
     shaders, colliders, authored = {}, {}, {}
-    for part in scene.parts:
+    for i, part in enumerate(scene.parts):
         prim = stage.GetPrimAtPath(part.path)
         surfaces = preview_surfaces(prim)
+        if not surfaces and any(s.parts[i].material.inputs() for s in specs):
+            # bare CAD geometry: a UsdPreviewSurface of our own for the graph to drive, as step mode binds one
+            with Usd.EditContext(stage, frame_layer(stage)):
+                surfaces = bind_preview_surface(stage, prim, part.path)
         shaders[part.path] = [str(s.GetPath()) for s in surfaces]
         colliders[part.path] = [str(p.GetPath()) for p in Usd.PrimRange(prim) if p.HasAPI(UsdPhysics.CollisionAPI)]
         authored[part.path] = {}
