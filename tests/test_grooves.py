@@ -107,6 +107,42 @@ def test_render_without_wear_drops_the_anisotropy(backend):
     assert np.array_equal(backend.render_beauty(16, 1), worn)  # the grooves are back in place
 
 
+def test_a_finished_surface_stays_finished_without_wear(backend):
+    """A brushed finish is the clean part, not wear: the frame "without wear" of a stack that carries only its
+    finish is the frame itself, so visibility tests see no change anywhere on it."""
+    finished = stack(1.0)
+    finished.clean_maps = {"base_color": finished.base_color, "roughness": finished.roughness,
+                           "metallic": finished.metallic, "normal": finished.normal,
+                           "anisotropy": finished.anisotropy, "tangent": finished.tangent}
+    backend.prepare(state(0.0), (64, 48), {0: finished})
+    worn = backend.render_beauty(16, 1)
+    clean = backend.render_without_wear({0: finished}, {0: (METAL.base_color, METAL.roughness, METAL.metallic)},
+                                        16, [1])[0]
+    assert np.allclose(clean, worn, atol=1e-6)
+
+
+def test_a_stack_keeps_its_finish_for_the_frame_without_wear():
+    """build_stack returns the finished clean maps (before any defect) alongside the worn ones."""
+    from wearforge.wear import CleanMaterial, LayerSpec, bake, build_stack
+    from wearforge.recipe import ASSETS_DIR
+
+    sys.path.insert(0, str(ASSETS_DIR))
+    import build_assets
+
+    m = build_assets.pipe_spool()
+    b = bake(m.points, m.triangles(), m.normals, m.uvs, 128, occlusion_resolution=64, rays=8)
+    steel = CleanMaterial((0.56, 0.57, 0.58), 1.0, 0.3, finish="brushed")
+    plain = build_stack(b, steel, [])
+    worn = build_stack(b, steel, [LayerSpec("rust", 1, {"coverage": 0.5})])
+    assert plain.clean_maps is not None and worn.clean_maps is not None
+    for name, value in (("base_color", plain.base_color), ("roughness", plain.roughness), ("normal", plain.normal),
+                        ("anisotropy", plain.anisotropy), ("tangent", plain.tangent)):
+        assert np.allclose(worn.clean_maps[name], value, atol=1e-6), name
+    assert plain.anisotropy.max() > 0.1  # the brushed finish is anisotropic
+    assert not np.allclose(worn.base_color, plain.base_color)
+    assert build_stack(b, CleanMaterial((0.56, 0.57, 0.58), 1.0, 0.3), []).clean_maps is None
+
+
 def render_isotropic(backend) -> np.ndarray:
     backend.prepare(state(0.0), (64, 48), {0: stack(0.0)})
     image = backend.render_beauty(16, 1)

@@ -496,7 +496,8 @@ class MitsubaBackend:
                             seeds: list[int]) -> list[np.ndarray]:
         """Linear RGB of the prepared scene, one per seed, with every wear stack replaced by its clean material.
 
-        ``clean``: mesh index -> (linear base colour, roughness, metallic) the stack was grown on. The
+        ``clean``: mesh index -> (linear base colour, roughness, metallic) the stack was grown on, for stacks
+        without a finish; a finished stack brings its own clean maps (``WearStack.clean_maps``). The
         stacks' textures are restored afterwards, so the scene stays as ``prepare`` left it.
         """
         mi, p = self.mi, self._params
@@ -505,14 +506,23 @@ class MitsubaBackend:
         for i, stack in stacks.items():
             prefix = self._stack_prefix(i)
             res = stack.resolution
-            color, rough, metal = clean[i]
-            flat = {"normal": np.broadcast_to(np.float32([0.5, 0.5, 1.0]), (res, res, 3)),
-                    "base_color": np.broadcast_to(np.float32(color), (res, res, 3)),
-                    "roughness": np.full((res, res, 1), max(float(rough), 0.02), np.float32),
-                    "metallic": np.full((res, res, 1), float(metal), np.float32)}
-            if self.grooves:  # the clean material has no grooves: isotropic, no direction
-                flat.update(anisotropic=np.zeros((res, res, 1), np.float32),
-                            tangent=tangent_frame.neutral_tangent(res))
+            if stack.clean_maps is not None:
+                # a finished surface (brushed, turned, cast...) stays finished without wear: the finish is
+                # not a defect, and a frame without it would show every finished pixel as changed
+                c = stack.clean_maps
+                flat = {"normal": c["normal"], "base_color": c["base_color"],
+                        "roughness": np.maximum(c["roughness"], 0.02)[..., None], "metallic": c["metallic"][..., None]}
+                if self.grooves:
+                    flat.update(anisotropic=c["anisotropy"][..., None], tangent=c["tangent"])
+            else:
+                color, rough, metal = clean[i]
+                flat = {"normal": np.broadcast_to(np.float32([0.5, 0.5, 1.0]), (res, res, 3)),
+                        "base_color": np.broadcast_to(np.float32(color), (res, res, 3)),
+                        "roughness": np.full((res, res, 1), max(float(rough), 0.02), np.float32),
+                        "metallic": np.full((res, res, 1), float(metal), np.float32)}
+                if self.grooves:  # the uniform clean material has no grooves: isotropic, no direction
+                    flat.update(anisotropic=np.zeros((res, res, 1), np.float32),
+                                tangent=tangent_frame.neutral_tangent(res))
             for name, value in flat.items():
                 key = tangent_frame.stack_parameter(name, self.grooves)
                 # a host copy: the parameter's own tensor is updated in place by the assignment below

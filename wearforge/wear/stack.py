@@ -185,6 +185,11 @@ class WearStack:
     # with displace: (R, R) float32, object units along the surface normal, the relief of geometry layers
     # (dents) for a renderer that displaces the mesh; None when no layer is geometry
     displacement: np.ndarray | None = None
+    # with a finish (brushed, turned, cast skin...): the clean material with its finish, before any defect, as
+    # host maps named like the fields above (base_color, roughness, metallic, normal, anisotropy, tangent);
+    # the part "without wear" that visibility tests compare against. None without a finish: the clean
+    # material is uniform.
+    clean_maps: dict | None = None
 
     @property
     def resolution(self) -> int:
@@ -262,8 +267,10 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
     disp = wp.zeros((res, res) if any(geometric) else (1, 1), dtype=float, device=dev)
     ctx = Context(surface, mat, out, res, dev, bake.cover, bake.position, bake.normal, bake, float(meters_per_unit),
                   dpds, dpdt, focus)
+    clean_maps = None
     if clean.finish:
         apply_finish(clean.finish, clean.finish_params or {}, finish_seed, ctx)
+        clean_maps = _host_maps(surface, mat, dpds, dpdt, res, dev)
     for index, spec in enumerate(layers):
         for arr in (out.mask, out.height, out.occ, out.aniso):
             arr.zero_()
@@ -293,7 +300,20 @@ def build_stack(bake: Bake, clean: CleanMaterial, layers: list[LayerSpec],
                      device_maps={"base_color": mat.color, "roughness": mat.rough, "metallic": mat.metal,
                                   "normal": normal, "anisotropy": mat.aniso, "tangent": tangent}
                      if device_maps else None,
-                     displacement=disp.numpy() if any(geometric) else None)
+                     displacement=disp.numpy() if any(geometric) else None, clean_maps=clean_maps)
+
+
+def _host_maps(surface: Surface, mat: Material, dpds, dpdt, res: int, dev: str) -> dict[str, np.ndarray]:
+    """Host copies of the material as it is now (the clean material with its finish, before any defect),
+    with its normal and groove maps: what a renderer shows for "the part without wear"."""
+    normal = wp.zeros((res, res), dtype=wp.vec3, device=dev)
+    tangent = wp.zeros((res, res), dtype=wp.vec3, device=dev)
+    wp.launch(_normals, dim=(res, res), inputs=[surface, mat.height, dpds, dpdt, res, mat.tdir, normal, tangent],
+              device=dev)
+    # copies: on the CPU device numpy() shares memory with arrays the layers go on to change
+    return {"base_color": np.array(mat.color.numpy()), "roughness": np.array(mat.rough.numpy()),
+            "metallic": np.array(mat.metal.numpy()), "normal": normal.numpy(),
+            "anisotropy": np.array(mat.aniso.numpy()), "tangent": tangent.numpy()}
 
 
 def _split_regions(instance: np.ndarray, cover: np.ndarray, layers: list[int]) -> np.ndarray:
